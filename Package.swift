@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// System libraries from Debian's -dev packages (see notes in README "Install").
+let systemLibraries: [Target] = [
+    .systemLibrary(
+        name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+        providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+        name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
+        providers: [.apt(["libfftw3-dev"])]),
+    .systemLibrary(
+        name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4",
+        providers: [.apt(["libtiff-dev"])]),
+]
+
+let package = Package(
+    name: "stdio-filter",
+    products: [
+        .executable(name: "stdio-filter", targets: ["stdio-filter"]),
+        .library(name: "FilterKit", targets: ["FilterKit"]),
+        .library(name: "S2SFilter", targets: ["S2SFilter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: systemLibraries + [
+        .target(name: "FilterKit"),
+        .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS"]),
+        .executableTarget(
+            name: "stdio-filter",
+            dependencies: [
+                "FilterKit", "S2SFilter", "CFFTW", "CTIFF",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "FilterKitTests", dependencies: ["FilterKit"]),
+        .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit"]),
+    ]
+)

@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a volume is written: a file (created under a temporary name and renamed into place on
+/// ``commit()``), or standard output.
+///
+/// A file output never replaces an input: creating one fails with ``FilterError/outputIsInput(path:)``
+/// when the path names the same file as one of the inputs. On failure, ``discard()`` (also run by
+/// `deinit` and by the signal handler of ``TemporaryFiles``) removes the temporary file.
+public final class OutputTarget {
+    /// The name used in messages: the final path, or `stdout`.
+    public let name: String
+    /// The final path, or nil for standard output.
+    public let path: String?
+    /// Whether bytes already written can be rewritten (regular files, including a redirected stdout).
+    public let isSeekable: Bool
+
+    private var fd: Int32
+    private let temporaryPath: String?
+    /// Offset of the first byte we wrote (stdout redirected to a file may not start at 0).
+    private let startOffset: Int64
+    private var committed = false
+
+    /// Opens `path` for writing, or standard output when `path` is nil or `-`.
+    ///
+    /// - Parameter inputs: sources this run reads; the output must not be one of them.
+    public static func create(_ path: String?, protecting inputs: [InputSource]) throws -> OutputTarget {
+        if let path, path != "-" {
+            return try OutputTarget(path: path, inputs: inputs)
+        }
+        return try OutputTarget(stdoutProtecting: inputs)
+    }
+
+    private init(path: String, inputs: [InputSource]) throws {
+        name = path
+        self.path = path
+        var st = stat()
+        if stat(path, &st) == 0 {
+            if SystemCalls.isDirectory(st) {
+                throw FilterError.unsupported(source: path, what: "is a directory", hint: "give an output file name")
+            }
+            if inputs.contains(where: { $0.identity.map { $0 == (UInt64(st.st_dev), UInt64(st.st_ino)) } ?? false }) {
+                throw FilterError.outputIsInput(path: path)
+            }
+        }
+        let (directory, base) = OutputTarget.split(path)
+        var template = Array("\(directory)/.\(base).stdio-filter-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw FilterError.system(source: path, operation: "create (in directory \(directory))", errno: errno)
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        TemporaryFiles.register(temporary)
+        fchmod(fd, 0o666 & ~OutputTarget.processUmask)
+        self.fd = fd
+        temporaryPath = temporary
+        isSeekable = true
+        startOffset = 0
+    }
+
+    private init(stdoutProtecting inputs: [InputSource]) throws {
+        name = "stdout"
+        path = nil
+        temporaryPath = nil
+        fd = 1
+        let st = try SystemCalls.status(1, source: "stdout")
+        if SystemCalls.isRegularFile(st),
+            inputs.contains(where: { $0.identity.map { $0 == (UInt64(st.st_dev), UInt64(st.st_ino)) } ?? false })
+        {
+            throw FilterError.outputIsInput(path: "stdout")
+        }
+        let appending = (fcntl(1, F_GETFL) & O_APPEND) != 0
+        let offset = lseek(1, 0, SEEK_CUR)
+        isSeekable = SystemCalls.isRegularFile(st) && !appending && offset >= 0
+        startOffset = isSeekable ? Int64(offset) : 0
+    }
+
+    deinit { if !committed { discard() } }
+
+    /// Appends bytes.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try SystemCalls.writeFully(fd, bytes, target: name)
+    }
+
+    /// Rewrites bytes at `offset` from the start of this output (seekable outputs only).
+    public func rewrite(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        guard isSeekable else { throw FilterError.notSeekable(source: name, operation: "rewriting the header") }
+        try SystemCalls.pwriteFully(fd, bytes, at: startOffset + offset, target: name)
+    }
+
+    /// Makes the output final: closes and renames a file into place. Standard output stays open.
+    public func commit() throws {
+        guard !committed else { return }
+        if let temporaryPath, let path {
+            guard Glibc.close(fd) == 0 else {
+                let code = errno
+                discard()
+                throw FilterError.system(source: path, operation: "close", errno: code)
+            }
+            fd = -1
+            guard rename(temporaryPath, path) == 0 else {
+                let code = errno
+                unlink(temporaryPath)
+                TemporaryFiles.unregister(temporaryPath)
+                throw FilterError.system(source: path, operation: "rename from \(temporaryPath)", errno: code)
+            }
+            TemporaryFiles.unregister(temporaryPath)
+        }
+        committed = true
+    }
+
+    /// Abandons the output: closes and removes a temporary file. Safe to call more than once.
+    public func discard() {
+        guard !committed else { return }
+        committed = true
+        if let temporaryPath {
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+            unlink(temporaryPath)
+            TemporaryFiles.unregister(temporaryPath)
+        }
+    }
+
+    private static func split(_ path: String) -> (directory: String, base: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+
+    /// The process umask, read once (umask can only be read by setting it).
+    private static let processUmask: mode_t = {
+        let mask = umask(0o022)
+        umask(mask)
+        return mask
+    }()
+}

@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Thin wrappers over POSIX calls that retry on `EINTR` and report failures as ``FilterError``.
+enum SystemCalls {
+    /// Reads until `buffer` is full or end of file; returns the bytes read.
+    static func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, source: String) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
+            if n > 0 {
+                done += n
+            } else if n == 0 {
+                break
+            } else if errno != EINTR {
+                throw FilterError.system(source: source, operation: "read", errno: errno)
+            }
+        }
+        return done
+    }
+
+    /// Reads at `offset` until `buffer` is full or end of file; returns the bytes read.
+    static func preadFully(
+        _ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int64, source: String
+    ) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n > 0 {
+                done += n
+            } else if n == 0 {
+                break
+            } else if errno != EINTR {
+                throw FilterError.system(source: source, operation: "read at byte \(offset + Int64(done))", errno: errno)
+            }
+        }
+        return done
+    }
+
+    /// Writes all of `buffer`.
+    static func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, target: String) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
+            if n >= 0 {
+                done += n
+            } else if errno != EINTR {
+                throw FilterError.system(source: target, operation: "write", errno: errno)
+            }
+        }
+    }
+
+    /// Writes all of `buffer` at `offset` without moving the file position.
+    static func pwriteFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64, target: String) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n >= 0 {
+                done += n
+            } else if errno != EINTR {
+                throw FilterError.system(source: target, operation: "write", errno: errno)
+            }
+        }
+    }
+
+    /// `fstat` of an open descriptor.
+    static func status(_ fd: Int32, source: String) throws -> stat {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FilterError.system(source: source, operation: "stat", errno: errno) }
+        return st
+    }
+
+    static func isRegularFile(_ st: stat) -> Bool { (st.st_mode & S_IFMT) == S_IFREG }
+    static func isDirectory(_ st: stat) -> Bool { (st.st_mode & S_IFMT) == S_IFDIR }
+}

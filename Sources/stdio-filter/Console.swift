@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import FilterKit
+
+/// Messages on stderr: one line each, prefixed with the command that printed them.
+struct Console {
+    let command: String
+    let quiet: Bool
+
+    /// A warning, shown unless `--quiet`.
+    func warn(_ message: String) {
+        guard !quiet else { return }
+        Console.writeLine("stdio-filter \(command): warning: \(message)")
+    }
+
+    /// Writes a line to stderr unbuffered.
+    static func writeLine(_ line: String) {
+        var text = line
+        text.append("\n")
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                if n <= 0 { if errno == EINTR { continue } else { return } }
+                offset += n
+            }
+        }
+    }
+
+    /// Runs `body`, turning a ``FilterError`` (or any runtime error) into one line on stderr and
+    /// exit status 1. Usage errors from the argument parser keep their own status (64).
+    func run(_ body: () throws -> Void) throws {
+        // A closed reader of our stdout must surface as EPIPE (a clear error), not kill us silently.
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            try body()
+        } catch let error as FilterError {
+            Console.writeLine("stdio-filter \(command): error: \(error)")
+            throw ExitCode.failure
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            Console.writeLine("stdio-filter \(command): error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+
+/// The `stdio-filter` command: denoise and deconvolve cryo-ET tomograms as a stream.
+@main
+struct StdioFilter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stdio-filter",
+        abstract: "Stream cryo-ET tomograms through filters: files or Unix pipes, bounded memory.",
+        discussion: """
+            Paths may be '-' (or left out) for stdin/stdout, so filters chain in a pipe:
+              stdio-filter convert --mode 2 < in.mrc | stdio-filter info -
+            Logs and progress go to stderr; stdout carries only data.
+            Exit status: 0 success, 64 bad usage, 1 failure (one line on stderr says why).
+            """,
+        version: StdioFilterVersion.string,
+        subcommands: [Info.self, Convert.self, Version.self]
+    )
+}
+
+/// The release this build reports.
+enum StdioFilterVersion {
+    static let string = "0.1.0"
+}
