@@ -36,6 +36,13 @@ public final class InputSource {
         return try InputSource(fd: 0, owns: false, name: "stdin", path: nil)
     }
 
+    /// Reads from an already open descriptor, which the source then owns and closes.
+    ///
+    /// - Parameter name: the name used in messages.
+    public static func adopting(fileDescriptor fd: Int32, name: String) throws -> InputSource {
+        try InputSource(fd: fd, owns: true, name: name, path: nil)
+    }
+
     private init(fd: Int32, owns: Bool, name: String, path: String?) throws {
         self.fd = fd
         self.ownsDescriptor = owns

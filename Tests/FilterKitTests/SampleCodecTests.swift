@@ -1,0 +1,89 @@
+import Testing
+@testable import FilterKit
+
+@Suite("Sample conversion and statistics")
+struct SampleCodecTests {
+    @Test("integer encoding rounds to nearest, clamps, and counts what it clamped")
+    func integerEncoding() {
+        var values: [Float] = [-200.6, -1.5, -0.4, 0.5, 1.49, 126.5, 300, .nan]
+        var out = [Int8](repeating: 0, count: values.count)
+        var stats = RunningStatistics()
+        let clamped = values.withUnsafeMutableBufferPointer { v in
+            out.withUnsafeMutableBytes { SampleCodec.encode(.int8, from: v.baseAddress!, count: v.count, to: $0.baseAddress!, statistics: &stats) }
+        }
+        #expect(out == [-128, -2, 0, 1, 1, 127, 127, 0])
+        #expect(clamped == 3)
+        #expect(stats.minimum == -128 && stats.maximum == 127)
+    }
+
+    @Test("every stored type round-trips through decode", arguments: [ElementType.int8, .uint8, .int16, .uint16, .float16, .float32])
+    func roundTrip(_ type: ElementType) {
+        let range = type.representableRange
+        var values: [Float] = (0..<1000).map { i in
+            let t = Float(i) / 999
+            let v = max(range.lowerBound, -1000) * (1 - t) + min(range.upperBound, 1000) * t
+            return type.isInteger ? v.rounded() : v
+        }
+        let original = values
+        var bytes = [UInt8](repeating: 0, count: values.count * type.bitsPerVoxel / 8)
+        var stats = RunningStatistics()
+        values.withUnsafeMutableBufferPointer { v in
+            bytes.withUnsafeMutableBytes { _ = SampleCodec.encode(type, from: v.baseAddress!, count: v.count, to: $0.baseAddress!, statistics: &stats) }
+        }
+        var decoded = [Float](repeating: 0, count: values.count)
+        bytes.withUnsafeBytes { raw in
+            decoded.withUnsafeMutableBufferPointer { SampleCodec.decode(type, bigEndian: false, from: raw.baseAddress!, count: $0.count, to: $0.baseAddress!) }
+        }
+        #expect(decoded == values, "decode(encode(x)) must equal the stored values")
+        if type != .float16 { #expect(decoded == original) }
+    }
+
+    @Test("4-bit rows: low nibble first, odd widths padded to a byte")
+    func fourBit() {
+        let row: [UInt8] = [0x21, 0x43, 0x05]
+        var out = [Float](repeating: -1, count: 5)
+        row.withUnsafeBytes { raw in out.withUnsafeMutableBufferPointer { SampleCodec.decode(.uint4, bigEndian: false, from: raw.baseAddress!, count: 5, to: $0.baseAddress!) } }
+        #expect(out == [1, 2, 3, 4, 5])
+        #expect(SampleCodec.rowBytes(.uint4, voxels: 5) == 3)
+    }
+
+    @Test("statistics stay exact for a large mean and many chunks")
+    func statisticsAccuracy() {
+        var stats = RunningStatistics()
+        var reference = (sum: 0.0, sumSquares: 0.0, n: 0.0)
+        var state: UInt64 = 12345
+        for _ in 0..<50 {
+            var chunk = [Float](repeating: 0, count: 10_000)
+            for i in chunk.indices {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                chunk[i] = 30000 + Float(state >> 40) / Float(1 << 24)
+                reference.sum += Double(chunk[i])
+                reference.n += 1
+            }
+            chunk.withUnsafeBufferPointer { stats.add($0.baseAddress!, count: $0.count) }
+        }
+        let mean = reference.sum / reference.n
+        // Second pass for the reference variance.
+        state = 12345
+        for _ in 0..<500_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let d = Double(30000 + Float(state >> 40) / Float(1 << 24)) - mean
+            reference.sumSquares += d * d
+        }
+        #expect(abs(stats.mean - mean) < 1e-9 * mean)
+        #expect(abs(stats.standardDeviation - (reference.sumSquares / reference.n).squareRoot()) < 1e-9)
+        #expect(stats.count == 500_000)
+    }
+
+    @Test("byte counts parse and print with binary units")
+    func byteCount() {
+        #expect(ByteCount(parsing: "512M")?.bytes == 512 << 20)
+        #expect(ByteCount(parsing: "2GiB")?.bytes == 2 << 30)
+        #expect(ByteCount(parsing: "1.5g")?.bytes == 3 << 29)
+        #expect(ByteCount(parsing: "4096")?.bytes == 4096)
+        #expect(ByteCount(parsing: "-1M") == nil)
+        #expect(ByteCount(parsing: "lots") == nil)
+        #expect("\(ByteCount(768 << 20))" == "768 MiB")
+        #expect("\(ByteCount(3 << 29))" == "1.5 GiB")
+    }
+}
