@@ -64,7 +64,7 @@ struct Convert: ParsableCommand {
             let target = try OutputTarget.create(output, protecting: [source])
             let writer = try MRCWriter(
                 target: target, info: info,
-                operation: "convert \(reader.info.elementType) to \(storedType)")
+                operation: reader.info.elementType == storedType ? "convert" : "convert \(reader.info.elementType) to \(storedType)")
             writer.warnings.forEach(console.warn)
             do {
                 try VolumeCopy.copy(from: reader, to: writer, memoryBudget: global.memory.bytes)

@@ -87,3 +87,43 @@ struct SampleCodecTests {
         #expect("\(ByteCount(3 << 29))" == "1.5 GiB")
     }
 }
+
+@Suite("Half-precision conversion")
+struct HalfFloatTests {
+    @Test("half → float matches Float16 for all 65 536 bit patterns")
+    func allHalves() {
+        for bits in 0...UInt16.max {
+            let expected = Float(Float16(bitPattern: bits))
+            let got = HalfFloat.value(from: bits)
+            if expected.isNaN {
+                #expect(got.isNaN)
+            } else {
+                #expect(got.bitPattern == expected.bitPattern, "bits \(bits)")
+            }
+        }
+    }
+
+    @Test("float → half matches Float16 on a dense sweep, ties, subnormals and specials")
+    func floatsToHalf() {
+        var values: [Float] = [0, -0, .infinity, -.infinity, .nan, 65504, 65519.99, 65520, 1e-8, -1e-8, 5.96e-8, 2.98e-8, 2.99e-8]
+        // Every 997th float bit pattern covers all exponents and many mantissas.
+        var bits: UInt32 = 0
+        while bits < 0xFF80_0000 {
+            values.append(Float(bitPattern: bits))
+            bits &+= 997
+        }
+        // Exact ties between neighbouring halves round to even.
+        for h in stride(from: UInt16(0x0001), to: 0x7BFF, by: 37) {
+            let a = Float(Float16(bitPattern: h)), b = Float(Float16(bitPattern: h + 1))
+            values.append((a + b) / 2)
+        }
+        var mismatches = 0
+        for v in values {
+            let expected = Float16(v).bitPattern
+            let got = HalfFloat.bits(from: v)
+            if v.isNaN { #expect(Float16(bitPattern: got).isNaN); continue }
+            if got != expected { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+}

@@ -58,6 +58,7 @@ public final class InputSource {
             throw FilterError.unsupported(source: name, what: "is a directory", hint: "give a volume file")
         }
         let regular = SystemCalls.isRegularFile(st)
+        if SystemCalls.isFIFO(st) { SystemCalls.enlargePipeBuffer(fd) }
         identity = regular ? (UInt64(st.st_dev), UInt64(st.st_ino)) : nil
         // A regular file on stdin may start mid-file (`( read; cmd ) < f`): only treat it as
         // random access when it is positioned at its start.

@@ -71,6 +71,7 @@ public final class OutputTarget {
         {
             throw FilterError.outputIsInput(path: "stdout")
         }
+        if SystemCalls.isFIFO(st) { SystemCalls.enlargePipeBuffer(1) }
         let appending = (fcntl(1, F_GETFL) & O_APPEND) != 0
         let offset = lseek(1, 0, SEEK_CUR)
         isSeekable = SystemCalls.isRegularFile(st) && !appending && offset >= 0

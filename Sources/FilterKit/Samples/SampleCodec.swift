@@ -42,7 +42,7 @@ public enum SampleCodec {
         case .float16:
             while i < count {
                 let raw = source.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)
-                destination[i] = Float(Float16(bitPattern: bigEndian ? raw.byteSwapped : raw))
+                destination[i] = HalfFloat.value(from: bigEndian ? raw.byteSwapped : raw)
                 i &+= 1
             }
         case .float32:
@@ -66,7 +66,7 @@ public enum SampleCodec {
     }
 
     /// Encodes floats as little-endian samples of `type`, rounding and clamping for integer types,
-    /// and adds the values as stored to `statistics`.
+    /// and adds the values as stored to `statistics`. `source` is rounded in place to the stored values.
     ///
     /// - Returns: how many values were clamped (out of range, or NaN written as 0 for integers).
     /// - Precondition: `type` is not ``ElementType/uint4`` (no writer emits 4-bit data).
@@ -84,51 +84,54 @@ public enum SampleCodec {
             return 0
         }
         // Round/clamp in place so the statistics describe the stored values, then narrow.
-        let range = type.representableRange
-        var i = 0
-        if type == .float16 {
+        switch type {
+        case .float16:
+            let range = type.representableRange
+            var i = 0
             while i < count {
                 var v = source[i]
                 if v < range.lowerBound { v = range.lowerBound; clamped &+= 1 }
                 if v > range.upperBound { v = range.upperBound; clamped &+= 1 }
-                let h = Float16(v)
-                source[i] = Float(h)
-                destination.storeBytes(of: h.bitPattern, toByteOffset: i &* 2, as: UInt16.self)
+                let h = HalfFloat.bits(from: v)
+                source[i] = HalfFloat.value(from: h)
+                destination.storeBytes(of: h, toByteOffset: i &* 2, as: UInt16.self)
                 i &+= 1
             }
-        } else {
-            while i < count {
-                var v = source[i]
-                if v.isNaN { v = 0; clamped &+= 1 }
-                v = v.rounded()
-                if v < range.lowerBound { v = range.lowerBound; clamped &+= 1 }
-                if v > range.upperBound { v = range.upperBound; clamped &+= 1 }
-                source[i] = v
-                i &+= 1
-            }
-            i = 0
-            switch type {
-            case .int8:
-                let d = destination.assumingMemoryBound(to: Int8.self)
-                while i < count { d[i] = Int8(source[i]); i &+= 1 }
-            case .uint8:
-                let d = destination.assumingMemoryBound(to: UInt8.self)
-                while i < count { d[i] = UInt8(source[i]); i &+= 1 }
-            case .int16:
-                while i < count {
-                    destination.storeBytes(of: Int16(source[i]), toByteOffset: i &* 2, as: Int16.self)
-                    i &+= 1
-                }
-            case .uint16:
-                while i < count {
-                    destination.storeBytes(of: UInt16(source[i]), toByteOffset: i &* 2, as: UInt16.self)
-                    i &+= 1
-                }
-            default:
-                break
-            }
+        case .int8: clamped = encodeIntegers(source, count: count, to: destination, as: Int8.self)
+        case .uint8: clamped = encodeIntegers(source, count: count, to: destination, as: UInt8.self)
+        case .int16: clamped = encodeIntegers(source, count: count, to: destination, as: Int16.self)
+        case .uint16: clamped = encodeIntegers(source, count: count, to: destination, as: UInt16.self)
+        case .float32, .uint4: break
         }
         statistics.add(source, count: count)
+        return clamped
+    }
+
+    /// Rounds half away from zero, clamps to `T`'s range (NaN → 0) and stores little-endian `T`s.
+    /// - Returns: how many values were clamped.
+    @inlinable
+    static func encodeIntegers<T: FixedWidthInteger>(
+        _ source: UnsafeMutablePointer<Float>, count: Int, to destination: UnsafeMutableRawPointer, as: T.Type
+    ) -> Int {
+        let lo = Float(T.min), hi = Float(T.max)
+        var clamped = 0
+        var i = 0
+        while i < count {
+            // Branch-free: random signs and rare clamps must not cost a misprediction per voxel.
+            let x = source[i]
+            let isNaN = x != x
+            let outside = x < lo || x > hi
+            clamped &+= (isNaN || outside) ? 1 : 0
+            var v = isNaN ? 0 : x
+            v = v < lo ? lo : v
+            v = v > hi ? hi : v
+            // v is within ±65535 here, so the conversion cannot trap.
+            let r = Int32(v + Float(signOf: v, magnitudeOf: 0.5))
+            let stored = T(truncatingIfNeeded: r)
+            source[i] = Float(r)
+            destination.storeBytes(of: stored.littleEndian, toByteOffset: i &* MemoryLayout<T>.stride, as: T.self)
+            i &+= 1
+        }
         return clamped
     }
 }

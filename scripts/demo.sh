@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The README's main job: install, build, and run stdio-filter on the shipped sample.
+# Output goes to demo-out/ (the sample itself is never modified).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
+BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+mkdir -p demo-out
+
+echo "== the shipped sample (header as IMOD's 'header' shows it)"
+"$BIN" info samples/tiny-tomo.mrc
+
+echo "== int16 -> float32 through a pipe, then into a file with exact statistics"
+"$BIN" convert --mode 2 < samples/tiny-tomo.mrc | "$BIN" convert - demo-out/tiny-tomo-float.mrc
+"$BIN" info demo-out/tiny-tomo-float.mrc | sed -n '1,3p;9,12p;/Titles/,$p'
+
+echo "== and to float16 for a half-size copy"
+"$BIN" convert --mode 12 samples/tiny-tomo.mrc demo-out/tiny-tomo-half.mrc
+ls -l samples/tiny-tomo.mrc demo-out/
