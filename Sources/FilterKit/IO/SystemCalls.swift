@@ -4,64 +4,55 @@ import Glibc
 
 /// Thin wrappers over POSIX calls that retry on `EINTR` and report failures as ``FilterError``.
 enum SystemCalls {
-    /// Reads until `buffer` is full or end of file; returns the bytes read.
-    static func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, source: String) throws -> Int {
+    /// Repeats `step(done)` (a read or write of the bytes from `done` on) until `count` bytes are
+    /// moved or `step` returns 0 (end of file), retrying on `EINTR`; returns the bytes moved.
+    private static func transfer(
+        _ count: Int, name: String, operation: (Int) -> String, _ step: (Int) -> Int
+    ) throws -> Int {
         var done = 0
-        while done < buffer.count {
-            let n = Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
+        while done < count {
+            let n = step(done)
             if n > 0 {
                 done += n
             } else if n == 0 {
                 break
             } else if errno != EINTR {
-                throw FilterError.system(source: source, operation: "read", errno: errno)
+                throw FilterError.system(source: name, operation: operation(done), errno: errno)
             }
         }
         return done
+    }
+
+    /// Reads until `buffer` is full or end of file; returns the bytes read.
+    static func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, source: String) throws -> Int {
+        try transfer(buffer.count, name: source, operation: { _ in "read" }) { done in
+            Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
+        }
     }
 
     /// Reads at `offset` until `buffer` is full or end of file; returns the bytes read.
     static func preadFully(
         _ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int64, source: String
     ) throws -> Int {
-        var done = 0
-        while done < buffer.count {
-            let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if n > 0 {
-                done += n
-            } else if n == 0 {
-                break
-            } else if errno != EINTR {
-                throw FilterError.system(source: source, operation: "read at byte \(offset + Int64(done))", errno: errno)
-            }
+        try transfer(buffer.count, name: source, operation: { "read at byte \(offset + Int64($0))" }) { done in
+            Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
         }
-        return done
     }
 
     /// Writes all of `buffer`.
     static func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, target: String) throws {
-        var done = 0
-        while done < buffer.count {
-            let n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
-            if n >= 0 {
-                done += n
-            } else if errno != EINTR {
-                throw FilterError.system(source: target, operation: "write", errno: errno)
-            }
+        let written = try transfer(buffer.count, name: target, operation: { _ in "write" }) { done in
+            Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
         }
+        if written < buffer.count { throw FilterError.system(source: target, operation: "write", errno: EIO) }
     }
 
     /// Writes all of `buffer` at `offset` without moving the file position.
     static func pwriteFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64, target: String) throws {
-        var done = 0
-        while done < buffer.count {
-            let n = Glibc.pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if n >= 0 {
-                done += n
-            } else if errno != EINTR {
-                throw FilterError.system(source: target, operation: "write", errno: errno)
-            }
+        let written = try transfer(buffer.count, name: target, operation: { _ in "write" }) { done in
+            Glibc.pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
         }
+        if written < buffer.count { throw FilterError.system(source: target, operation: "write", errno: EIO) }
     }
 
     /// `fstat` of an open descriptor.
