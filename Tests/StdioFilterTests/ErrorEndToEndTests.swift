@@ -130,3 +130,27 @@ struct ErrorEndToEndTests {
         #expect(quiet.status == 0 && quiet.stderr.isEmpty)
     }
 }
+
+@Suite("signals (built binary)")
+struct SignalEndToEndTests {
+    @Test("SIGINT or SIGTERM mid-run removes the temporary output file", arguments: ["INT", "TERM"])
+    func interrupted(_ signal: String) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try makeVolume(Size3(x: 64, y: 64, z: 16), in: dir)
+        // The header and a little data arrive, then the producer stalls: convert is mid-run.
+        let script = """
+            ( head -c 20000 \(q(input)); exec sleep 29.75 ) | $B convert - out.mrc &
+            converter=$!
+            sleep 1
+            ls -a | grep -c stdio-filter- > during.txt
+            kill -\(signal) $converter
+            wait $converter
+            pkill -f 'sleep 29.75'
+            """
+        try shell(script, in: dir)
+        let during = try String(contentsOf: dir.appendingPathComponent("during.txt"), encoding: .utf8)
+        #expect(during.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "a temporary file exists while running")
+        #expect(try files(in: dir) == ["during.txt", "in.mrc"], "nothing is left after the signal")
+    }
+}
