@@ -140,13 +140,12 @@ struct SignalEndToEndTests {
         let input = try makeVolume(Size3(x: 64, y: 64, z: 16), in: dir)
         // The header and a little data arrive, then the producer stalls: convert is mid-run.
         let script = """
-            ( head -c 20000 \(q(input)); exec sleep 29.75 ) | $B convert - out.mrc &
+            ( head -c 20000 \(q(input)); exec sleep 30 ) 2>/dev/null | $B convert - out.mrc &
             converter=$!
             sleep 1
             ls -a | grep -c stdio-filter- > during.txt
             kill -\(signal) $converter
             wait $converter
-            pkill -f 'sleep 29.75'
             """
         try shell(script, in: dir)
         let during = try String(contentsOf: dir.appendingPathComponent("during.txt"), encoding: .utf8)
