@@ -140,12 +140,17 @@ struct SignalEndToEndTests {
         let input = try makeVolume(Size3(x: 64, y: 64, z: 16), in: dir)
         // The header and a little data arrive, then the producer stalls: convert is mid-run.
         let script = """
-            ( head -c 20000 \(q(input)); exec sleep 30 ) 2>/dev/null | $B convert - out.mrc &
+            mkfifo feed
+            ( head -c 20000 \(q(input)); exec sleep 30 ) > feed &
+            producer=$!
+            $B convert - out.mrc < feed &
             converter=$!
             sleep 1
             ls -a | grep -c stdio-filter- > during.txt
             kill -\(signal) $converter
             wait $converter
+            kill $producer
+            rm feed
             """
         try shell(script, in: dir)
         let during = try String(contentsOf: dir.appendingPathComponent("during.txt"), encoding: .utf8)
