@@ -14,6 +14,9 @@ let systemLibraries: [Target] = [
         providers: [.apt(["libtiff-dev"])]),
 ]
 
+/// Optional stages, one target per family, registered in `Sources/stdio-filter/StageCatalog.swift`.
+let stagePlugins = ["Smoothing", "Resampling", "Intensity"]
+
 let package = Package(
     name: "stdio-filter",
     products: [
@@ -24,16 +27,18 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
-    targets: systemLibraries + [
+    targets: systemLibraries + stagePlugins.map { .target(name: $0, dependencies: ["FilterKit"], path: "plugins/\($0)") } + [
         .target(name: "FilterKit"),
         .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS"]),
         .executableTarget(
             name: "stdio-filter",
             dependencies: [
                 "FilterKit", "S2SFilter", "CFFTW", "CTIFF",
+            ] + stagePlugins.map { .target(name: $0) } + [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit"]),
+        .testTarget(name: "StagesTests", dependencies: ["FilterKit"] + stagePlugins.map { .target(name: $0) }),
         .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit"]),
     ]
 )

@@ -25,6 +25,8 @@ public enum FilterError: Error, CustomStringConvertible, Sendable, Equatable {
     case helperFailed(source: String, program: String, status: Int32)
     /// The caller used an API in a way its source cannot serve (for example seeking on a pipe).
     case notSeekable(source: String, operation: String)
+    /// A stage failed while computing a region of its output.
+    case stage(name: String, region: String, message: String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,8 @@ public enum FilterError: Error, CustomStringConvertible, Sendable, Equatable {
             return "\(source): \(program) failed with exit status \(status) (corrupt or truncated compressed data?)"
         case let .notSeekable(source, operation):
             return "\(source): \(operation) needs a seekable file, not a pipe"
+        case let .stage(name, region, message):
+            return "stage \(name) at \(region): \(message)"
         }
     }
 }

@@ -67,7 +67,8 @@ struct Convert: ParsableCommand {
                 operation: reader.info.elementType == storedType ? "convert" : "convert \(reader.info.elementType) to \(storedType)")
             writer.warnings.forEach(console.warn)
             do {
-                try VolumeCopy.copy(from: reader, to: writer, memoryBudget: global.memory.bytes)
+                let pipeline = try Pipeline(reader: reader, stages: [], options: global.pipelineOptions)
+                try pipeline.run(writer: writer)
                 try writer.finish()
             } catch {
                 writer.abort()

@@ -8,12 +8,14 @@ struct StdioFilter: ParsableCommand {
         abstract: "Stream cryo-ET tomograms through filters: files or Unix pipes, bounded memory.",
         discussion: """
             Paths may be '-' (or left out) for stdin/stdout, so filters chain in a pipe:
-              stdio-filter convert --mode 2 < in.mrc | stdio-filter info -
+              stdio-filter gaussian --sigma 2 < in.mrc | stdio-filter bin --factor 2 > out.mrc
+            or in one process:
+              stdio-filter run --chain "gaussian:sigma=2,bin:factor=2" in.mrc out.mrc
             Logs and progress go to stderr; stdout carries only data.
             Exit status: 0 success, 64 bad usage, 1 failure (one line on stderr says why).
             """,
         version: StdioFilterVersion.string,
-        subcommands: [Info.self, Convert.self, Version.self]
+        subcommands: [Info.self, Convert.self, Run.self, List.self] + stageRegistry.factories.map(stageCommand) + [Version.self]
     )
 }
 

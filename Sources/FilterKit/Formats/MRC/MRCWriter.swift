@@ -50,6 +50,9 @@ public final class MRCWriter {
 
     deinit { encoded?.deallocate() }
 
+    /// Bytes of encoded samples buffered per write at most.
+    public static let encodeChunkBytes = 4 << 20
+
     /// Appends `count` rows of X. The floats are rounded in place to the stored values.
     public func writeRows(_ count: Int, from values: UnsafeMutablePointer<Float>) throws {
         precondition(rowsWritten + count <= totalRows, "more rows than the header declares")
@@ -58,14 +61,17 @@ public final class MRCWriter {
             statistics.add(values, count: voxels)
             try target.write(UnsafeRawBufferPointer(start: values, count: voxels * 4))
         } else {
-            let bytes = voxels * elementType.bitsPerVoxel / 8
-            if (encoded?.count ?? 0) < bytes {
-                encoded?.deallocate()
-                encoded = .allocate(byteCount: bytes, alignment: 64)
+            let bytesPerVoxel = elementType.bitsPerVoxel / 8
+            let step = max(1, MRCWriter.encodeChunkBytes / bytesPerVoxel)
+            if encoded == nil { encoded = .allocate(byteCount: min(info.size.voxelCount, step) * bytesPerVoxel, alignment: 64) }
+            var done = 0
+            while done < voxels {
+                let n = min(step, voxels - done, encoded!.count / bytesPerVoxel)
+                clampedCount += SampleCodec.encode(
+                    elementType, from: values + done, count: n, to: encoded!.baseAddress!, statistics: &statistics)
+                try target.write(UnsafeRawBufferPointer(rebasing: encoded![0..<(n * bytesPerVoxel)]))
+                done += n
             }
-            clampedCount += SampleCodec.encode(
-                elementType, from: values, count: voxels, to: encoded!.baseAddress!, statistics: &statistics)
-            try target.write(UnsafeRawBufferPointer(rebasing: encoded![0..<bytes]))
         }
         rowsWritten += count
     }

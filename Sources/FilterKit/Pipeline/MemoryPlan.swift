@@ -1,0 +1,68 @@
+/// How a chain will run: output sections per step and what each node holds, within a budget.
+///
+/// Like VTK's memory-limited streamer, the planner asks every node for its estimate and picks
+/// the thickest slab whose total fits; a chain that cannot fit even one section fails before
+/// any voxel is read, saying how much it needs.
+public struct MemoryPlan: Sendable, CustomStringConvertible {
+    /// Output sections per step (the writer's slab).
+    public let slabSections: Int
+    /// Sections each node provides per request: `[reader, stage 1, …, stage n]`.
+    public let requests: [Int]
+    /// Estimated bytes per part, for messages.
+    public let parts: [(name: String, bytes: Int)]
+    /// Estimated total bytes.
+    public var bytes: Int { parts.reduce(0) { $0 + $1.bytes } }
+
+    public var description: String {
+        "slabs of \(slabSections) section\(slabSections == 1 ? "" : "s"), ~\(ByteCount(bytes)) (" + parts.map { "\($0.name) \(ByteCount($0.bytes))" }.joined(separator: ", ") + ")"
+    }
+
+    /// Memory the process needs beyond the plan: the Swift runtime, libraries, stacks.
+    public static let runtimeOverhead = 24 << 20
+
+    /// Slabs stop growing once a slab is this large: I/O is already efficient, and caches like it.
+    static let slabTargetBytes = 16 << 20
+
+    /// Plans `stages` over `infos` (`infos[0]` is the input, `infos[i + 1]` stage `i`'s output).
+    ///
+    /// - Parameters:
+    ///   - slabSections: a fixed slab thickness, or nil to choose the thickest that fits.
+    ///   - readAhead: sections the reader thread reads ahead per chunk, or nil for no reader thread.
+    static func make(
+        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool
+    ) throws -> MemoryPlan {
+        let out = infos.last!
+        let outSectionBytes = out.size.sectionVoxels * 4
+        let largest = min(out.size.z, max(1, slabTargetBytes / max(1, outSectionBytes)), 64)
+        let candidates = slabSections.map { [min($0, out.size.z)] } ?? Array((1...largest).reversed())
+        var smallest: MemoryPlan?
+        for t in candidates {
+            let plan = layout(stages: stages, infos: infos, slab: t, readAhead: readAhead, writerThread: writerThread)
+            if plan.bytes + runtimeOverhead <= budget { return plan }
+            smallest = plan
+        }
+        let plan = smallest!
+        let chain = stages.isEmpty ? "copying" : "the chain " + stages.map(\.name).joined(separator: ",")
+        throw FilterError.memoryBudget(
+            what: "\(chain) on \(infos[0].size) voxels (\(plan))", needed: plan.bytes + runtimeOverhead, budget: budget)
+    }
+
+    /// The requests and memory of every node for output slabs of `slab` sections.
+    static func layout(stages: [any Stage], infos: [VolumeInfo], slab: Int, readAhead: Int?, writerThread: Bool) -> MemoryPlan {
+        var requests = [Int](repeating: 0, count: stages.count + 1)
+        var parts: [(String, Int)] = []
+        requests[stages.count] = slab
+        for i in stride(from: stages.count - 1, through: 0, by: -1) {
+            let chunk = requests[i + 1]
+            let shape = StageSource.shape(stage: stages[i], output: infos[i + 1].size, input: infos[i].size, chunk: chunk)
+            requests[i] = shape.upstreamRequest
+            parts.append((stages[i].name, StageSource.bytes(stage: stages[i], info: infos[i + 1], input: infos[i].size, capacity: chunk, chunk: chunk)))
+        }
+        parts.reverse()
+        parts.insert(("reader", ReaderSource.bytes(info: infos[0], capacity: requests[0], readAhead: readAhead)), at: 0)
+        let outSectionBytes = infos.last!.size.sectionVoxels * 4
+        let writer = (writerThread ? 2 * slab * outSectionBytes : 0) + min(slab * outSectionBytes, MRCWriter.encodeChunkBytes)
+        parts.append(("writer", writer))
+        return MemoryPlan(slabSections: slab, requests: requests, parts: parts)
+    }
+}

@@ -1,0 +1,154 @@
+/// Options of a pipeline run.
+public struct PipelineOptions: Sendable {
+    /// The memory budget for buffers (`--memory`).
+    public var memoryBudget: Int
+    /// A fixed slab thickness in output sections, or nil to let the planner choose.
+    public var slabSections: Int?
+    /// Whether reading and writing run on their own threads, overlapping compute.
+    public var backgroundIO: Bool
+    /// Where a pipe input is spooled when a stage must read it twice (default `$TMPDIR`).
+    public var spoolDirectory: String?
+    /// Whether progress is shown on stderr.
+    public var showProgress: Bool
+
+    public init(memoryBudget: Int = 256 << 20, slabSections: Int? = nil, backgroundIO: Bool = true, spoolDirectory: String? = nil, showProgress: Bool = false) {
+        self.memoryBudget = memoryBudget
+        self.slabSections = slabSections
+        self.backgroundIO = backgroundIO
+        self.spoolDirectory = spoolDirectory
+        self.showProgress = showProgress
+    }
+}
+
+/// A chain of stages from a reader to a writer, streamed in Z slabs within a memory budget.
+///
+/// Construction runs the information and region phases: every stage's output info is computed
+/// (parameters checked against the input) and the memory plan made, so a chain that cannot run
+/// fails before any voxel is read. ``run(writer:)`` then spools a pipe if a stage needs two
+/// passes, runs the prepasses, and streams: a reader thread, the stages on the calling thread,
+/// and a writer thread, joined by bounded queues.
+public final class Pipeline {
+    public let stages: [any Stage]
+    /// `infos[0]` is the input; `infos[i + 1]` the output of stage `i`.
+    public let infos: [VolumeInfo]
+    public let plan: MemoryPlan
+    public let options: PipelineOptions
+    private var reader: VolumeReader
+
+    /// The output volume's description.
+    public var outputInfo: VolumeInfo { infos.last! }
+
+    /// Whether some stage reads its input more than once.
+    public var needsPrepass: Bool { stages.contains { $0 is PrepassStage } }
+
+    public init(reader: VolumeReader, stages: [any Stage], options: PipelineOptions) throws {
+        self.reader = reader
+        self.stages = stages
+        self.options = options
+        var infos = [reader.info]
+        for stage in stages {
+            let next: VolumeInfo
+            do {
+                next = try stage.outputInfo(for: infos.last!)
+            } catch let error as FilterError {
+                throw FilterError.stage(name: stage.name, region: "setup", message: "\(error)")
+            }
+            guard next.size.x > 0, next.size.y > 0, next.size.z > 0 else {
+                throw FilterError.stage(name: stage.name, region: "setup", message: "the output would be empty (\(next.size))")
+            }
+            infos.append(next)
+        }
+        self.infos = infos
+        let readAhead = options.backgroundIO && !stages.isEmpty ? Pipeline.readAheadSections(reader.info) : nil
+        plan = try MemoryPlan.make(
+            stages: stages, infos: infos, budget: options.memoryBudget, slabSections: options.slabSections,
+            readAhead: readAhead, writerThread: options.backgroundIO)
+    }
+
+    /// Sections per read-ahead chunk: about 4 MiB.
+    static func readAheadSections(_ info: VolumeInfo) -> Int {
+        max(1, (4 << 20) / max(1, info.size.sectionVoxels * 4))
+    }
+
+    /// Streams the whole volume through the chain into `writer` (which is not finished here).
+    public func run(writer: MRCWriter) throws {
+        if needsPrepass || stages.first?.boundary == .periodic, !reader.supportsRandomAccess {
+            let progress = ProgressReporter(label: "spooling \(reader.sourceName) to disk", total: reader.info.size.z, enabled: options.showProgress)
+            reader = try SpooledVolume(copying: reader, directory: options.spoolDirectory, progress: progress.update)
+            progress.finish()
+        }
+        for (index, stage) in stages.enumerated() {
+            guard let prepassStage = stage as? PrepassStage else { continue }
+            for pass in 0..<prepassStage.prepassCount {
+                try runPrepass(prepassStage, at: index, pass: pass)
+            }
+        }
+        try stream(into: writer)
+    }
+
+    /// Builds the nodes for the first `count` stages over a fresh reader source.
+    private func makeNodes(stageCount count: Int, readAhead: Bool) throws -> SectionSource {
+        let ahead = readAhead && options.backgroundIO && !stages.isEmpty ? Pipeline.readAheadSections(reader.info) : nil
+        var node: SectionSource = ReaderSource(reader: reader, capacity: plan.requests[0], readAhead: ahead)
+        for i in 0..<count {
+            node = try StageSource(stage: stages[i], upstream: node, info: infos[i + 1], capacity: plan.requests[i + 1], chunk: plan.requests[i + 1])
+        }
+        return node
+    }
+
+    private func runPrepass(_ stage: PrepassStage, at index: Int, pass: Int) throws {
+        let source = try makeNodes(stageCount: index, readAhead: false)
+        let info = infos[index]
+        let step = plan.requests[index]
+        let progress = ProgressReporter(label: "\(stage.name) prepass \(pass + 1)/\(stage.prepassCount)", total: info.size.z, enabled: options.showProgress)
+        var z = 0
+        while z < info.size.z {
+            let count = min(step, info.size.z - z)
+            try source.provide(z..<(z + count))
+            for k in 0..<count {
+                do {
+                    try stage.prepass(pass, sections: source.section(z + k), count: 1, info: info)
+                } catch {
+                    throw FilterError.stage(name: stage.name, region: "prepass, section \(z + k)", message: "\(error)")
+                }
+            }
+            z += count
+            progress.update(z)
+        }
+        try stage.finishPrepass(pass)
+        progress.finish()
+    }
+
+    private func stream(into writer: MRCWriter) throws {
+        let last = try makeNodes(stageCount: stages.count, readAhead: true)
+        let out = outputInfo
+        let slab = plan.slabSections
+        let label = stages.isEmpty ? "copying" : stages.map(\.name).joined(separator: ",")
+        let progress = ProgressReporter(label: label, total: out.size.z, enabled: options.showProgress)
+        let background = options.backgroundIO ? SlabWriter(writer: writer, info: out, sectionsPerSlab: slab) : nil
+        let staging = background == nil ? UnsafeMutablePointer<Float>.allocate(capacity: slab * out.size.sectionVoxels) : nil
+        defer { staging?.deallocate() }
+        do {
+            var z = 0
+            while z < out.size.z {
+                let count = min(slab, out.size.z - z)
+                try last.provide(z..<(z + count))
+                if let background {
+                    try background.write(sections: last.section, from: z, count: count)
+                } else if let staging {
+                    for k in 0..<count {
+                        (staging + k * out.size.sectionVoxels).update(from: last.section(z + k), count: out.size.sectionVoxels)
+                    }
+                    try writer.writeRows(count * out.size.y, from: staging)
+                }
+                z += count
+                progress.update(z)
+            }
+            try background?.finish()
+        } catch {
+            background?.cancel()
+            throw error
+        }
+        progress.finish()
+    }
+}

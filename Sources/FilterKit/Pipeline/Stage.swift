@@ -1,0 +1,94 @@
+/// A step of a filter chain, in the three phases of ITK/VTK pipelines.
+///
+/// 1. **Information**: ``outputInfo(for:)`` maps the input's ``VolumeInfo`` to the output's and
+///    validates parameters against it, before any voxel is read.
+/// 2. **Region**: ``inputBox(forOutput:)`` says which input voxels an output box needs (the box
+///    grown by the halo for a neighbourhood filter; scaled for binning; shifted for cropping).
+///    The box may reach past the volume: the framework pads with ``boundary``.
+/// 3. **Data**: ``process(_:into:)`` computes one output tile from its padded input tile.
+///
+/// Stages that need the whole input first (global statistics) also adopt ``PrepassStage``.
+/// A stage instance is used by one pipeline at a time, from one thread at a time.
+public protocol Stage: AnyObject {
+    /// The chain name, such as `gaussian`; used in messages.
+    var name: String { get }
+
+    /// How padding is made up past the volume's faces.
+    var boundary: BoundaryMode { get }
+
+    /// The output volume's description; throws ``FilterError/invalidParameter(name:value:expected:)``
+    /// (or another error) when the parameters do not suit this input.
+    func outputInfo(for input: VolumeInfo) throws -> VolumeInfo
+
+    /// The input region needed to compute `output` (in input voxel coordinates).
+    func inputBox(forOutput output: Box) -> Box
+
+    /// Scratch memory `process` needs for an output box of this size, in bytes.
+    func scratchBytes(forOutput output: Box) -> Int
+
+    /// Computes `output.box` of the output from `input` (exactly ``inputBox(forOutput:)``, padded).
+    func process(_ input: Tile, into output: MutableTile) throws
+}
+
+extension Stage {
+    public var boundary: BoundaryMode { .nearest }
+    public func scratchBytes(forOutput output: Box) -> Int { 0 }
+}
+
+/// A stage that reads its whole input once (or more) before processing, for global statistics.
+///
+/// The framework re-reads a file input, or spools a pipe to `$TMPDIR`, to make the passes.
+public protocol PrepassStage: Stage {
+    /// How many full passes over the input the stage needs before processing.
+    var prepassCount: Int { get }
+    /// Called with consecutive whole input sections of pass `pass` (0-based), in order.
+    func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws
+    /// Called when pass `pass` has seen every section.
+    func finishPrepass(_ pass: Int) throws
+}
+
+/// The input voxels of a region, as one XY plane per section.
+///
+/// Plane `k` holds section `box.origin.z + k`: `box.size.x × box.size.y` voxels, X fastest,
+/// already padded past the volume's faces. Planes are not contiguous with each other (the
+/// framework shares them between neighbouring tiles instead of copying), and a plane standing
+/// for a section outside the volume may be the same memory as its mirror image inside.
+public struct Tile {
+    public let box: Box
+    @usableFromInline let planes: UnsafePointer<UnsafePointer<Float>>
+
+    @inlinable
+    public init(box: Box, planes: UnsafePointer<UnsafePointer<Float>>) {
+        self.box = box
+        self.planes = planes
+    }
+
+    /// Plane `k` (0-based from `box.origin.z`).
+    @inlinable
+    public func plane(_ k: Int) -> UnsafePointer<Float> { planes[k] }
+
+    /// Voxels per plane.
+    @inlinable
+    public var planeVoxels: Int { box.size.x &* box.size.y }
+}
+
+/// Room for the voxels of an output region, X fastest, contiguous.
+public struct MutableTile {
+    public let box: Box
+    public let data: UnsafeMutablePointer<Float>
+
+    @inlinable
+    public init(box: Box, data: UnsafeMutablePointer<Float>) {
+        self.box = box
+        self.data = data
+    }
+}
+
+/// A stage that keeps the shape and needs `halo` voxels on each side (a neighbourhood filter).
+public protocol HaloStage: Stage {
+    var halo: SIMD3<Int> { get }
+}
+
+extension HaloStage {
+    public func inputBox(forOutput output: Box) -> Box { output.padded(by: halo) }
+}

@@ -1,0 +1,83 @@
+/// Describes a stage and builds it from parameters: what plugins register.
+///
+/// Like FFmpeg's `AVFilter` entries, factories are listed at compile time (``StageRegistry``)
+/// and carry their metadata, so `stdio-filter list` and `--help` need no stage instance.
+public protocol StageFactory {
+    /// The chain and subcommand name, such as `gaussian`.
+    static var name: String { get }
+    /// One line for `list` and `--help`.
+    static var summary: String { get }
+    /// A longer explanation with an example, for the subcommand's `--help`.
+    static var discussion: String { get }
+    /// The parameters, in the order `list` shows them.
+    static var parameters: [StageParameter] { get }
+    /// Builds the stage; parameter values were checked against ``parameters`` but not their meaning.
+    static func make(_ parameters: StageParameters) throws -> any Stage
+}
+
+extension StageFactory {
+    public static var discussion: String { "" }
+}
+
+/// The stages this build knows, looked up by name.
+public struct StageRegistry: Sendable {
+    public let factories: [any StageFactory.Type]
+
+    public init(_ factories: [any StageFactory.Type]) {
+        self.factories = factories
+    }
+
+    public func factory(named name: String) -> (any StageFactory.Type)? {
+        factories.first { $0.name == name }
+    }
+
+    /// Builds the stages of a parsed chain, checking every name and parameter.
+    public func makeChain(_ spec: [ChainSpec.Element]) throws -> [any Stage] {
+        try spec.map { element in
+            guard let factory = factory(named: element.name) else {
+                throw FilterError.invalidParameter(
+                    name: "stage", value: element.name, expected: "one of \(factories.map { $0.name }.joined(separator: ", "))")
+            }
+            return try factory.make(StageParameters(stage: element.name, schema: factory.parameters, given: element.parameters))
+        }
+    }
+}
+
+/// The textual chain of `run --chain`: stages separated by `,`, parameters by `:`, as in
+/// `gaussian:sigma=2,bin:factor=2` (FFmpeg's `-vf` syntax).
+public enum ChainSpec {
+    public struct Element: Sendable, Equatable {
+        public var name: String
+        public var parameters: [(String, String)]
+
+        public init(name: String, parameters: [(String, String)]) {
+            self.name = name
+            self.parameters = parameters
+        }
+
+        public static func == (a: Element, b: Element) -> Bool {
+            a.name == b.name && a.parameters.elementsEqual(b.parameters, by: { $0 == $1 })
+        }
+    }
+
+    /// Parses a chain; throws for empty elements and parameters without `=`.
+    public static func parse(_ text: String) throws -> [Element] {
+        let trimmed = text.trimmingCharactersInSet([" "])
+        guard !trimmed.isEmpty else {
+            throw FilterError.invalidParameter(name: "chain", value: text, expected: "stages such as gaussian:sigma=2,bin:factor=2")
+        }
+        return try trimmed.split(separator: ",", omittingEmptySubsequences: false).map { part in
+            let fields = part.split(separator: ":", omittingEmptySubsequences: false).map { String($0).trimmingCharactersInSet([" "]) }
+            guard let name = fields.first, !name.isEmpty else {
+                throw FilterError.invalidParameter(name: "chain", value: text, expected: "a stage name before each ':' and between ','")
+            }
+            let parameters = try fields.dropFirst().map { field -> (String, String) in
+                guard let eq = field.firstIndex(of: "="), eq != field.startIndex else {
+                    throw FilterError.invalidParameter(name: "\(name) parameter", value: field, expected: "name=value")
+                }
+                return (String(field[..<eq]), String(field[field.index(after: eq)...]))
+            }
+            return Element(name: name, parameters: parameters)
+        }
+    }
+}

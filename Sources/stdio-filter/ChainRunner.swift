@@ -1,0 +1,63 @@
+import ArgumentParser
+import FilterKit
+
+/// Options of commands that run stages: output type, slab thickness, threads.
+struct ChainOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Output MRC mode: 0 int8, 1 int16, 2 float32, 6 uint16, 12 float16 (default: float32, or the input's for lossless chains).", valueName: "mode"))
+    var mode: Int?
+
+    @Option(help: ArgumentHelp("Output type by name: int8, int16, uint16, float16, float32.", valueName: "type"))
+    var type: ElementType?
+
+    @Option(help: ArgumentHelp("Output sections per step (default: the thickest that fits --memory).", valueName: "n"))
+    var slab: Int?
+
+    @Option(help: ArgumentHelp("Threads for compute stages (default: all cores).", valueName: "n"))
+    var threads: Int?
+
+    func validate() throws {
+        if mode != nil && type != nil { throw ValidationError("give --mode or --type, not both") }
+        if let mode, Convert.elementType(forMode: mode) == nil { throw ValidationError("--mode must be 0, 1, 2, 6 or 12 (got \(mode))") }
+        if type == .uint4 { throw ValidationError("--type uint4 (mode 101) cannot be written") }
+        if let slab, slab < 1 { throw ValidationError("--slab must be at least 1 (got \(slab))") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    var outputType: ElementType? { type ?? mode.flatMap(Convert.elementType(forMode:)) }
+}
+
+/// Runs a chain of stages from an input path to an output path (`-` for the standard streams).
+enum ChainRunner {
+    static func run(
+        stages: [any Stage], input: String, output: String, global: GlobalOptions, chain: ChainOptions,
+        command: String, operation: String
+    ) throws {
+        let console = Console(command: command, quiet: global.quiet)
+        try console.run {
+            try refuseTerminalOutput(output)
+            if let threads = chain.threads { Parallel.threads = threads }
+            let source = try InputSource.open(input)
+            let reader = try MRCReader(source: source, memoryBudget: global.memory.bytes)
+            reader.warnings.forEach(console.warn)
+            var options = global.pipelineOptions
+            options.slabSections = chain.slab
+            let pipeline = try Pipeline(reader: reader, stages: stages, options: options)
+            var info = pipeline.outputInfo
+            if let type = chain.outputType { info.elementType = type }
+            if info.elementType == .uint8 || info.elementType == .uint4 { info.elementType = Convert.defaultOutputType(for: info.elementType) }
+            let target = try OutputTarget.create(output, protecting: [source])
+            let writer = try MRCWriter(target: target, info: info, operation: operation)
+            writer.warnings.forEach(console.warn)
+            do {
+                try pipeline.run(writer: writer)
+                try writer.finish()
+            } catch {
+                writer.abort()
+                throw error
+            }
+            if writer.clampedCount > 0 {
+                console.warn("\(writer.clampedCount) voxels were outside the \(info.elementType) range (or NaN) and were clamped")
+            }
+        }
+    }
+}

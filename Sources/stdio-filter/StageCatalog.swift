@@ -1,0 +1,11 @@
+import FilterKit
+import Intensity
+import Resampling
+import Smoothing
+
+/// Every stage this build knows: the plugins' factories, listed at compile time (FFmpeg's
+/// `allfilters.c`). A new plugin target adds its `factories` here and to `stagePlugins` in
+/// Package.swift.
+let stageRegistry = StageRegistry(
+    SmoothingPlugin.factories + ResamplingPlugin.factories + IntensityPlugin.factories
+)

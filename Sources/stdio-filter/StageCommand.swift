@@ -1,0 +1,71 @@
+import ArgumentParser
+import FilterKit
+
+/// A stage as its own subcommand (`stdio-filter gaussian --sigma 2 in.mrc out.mrc`), made for
+/// every registered factory, so that stages chain through pipes.
+struct StageCommand<Factory: StageFactory>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        let parameters = Factory.parameters.map { p in
+            "  --\(p.name) <value>  \(p.help) (\(p.defaultValue.map { "default \($0)" } ?? "required"); \(p.expectation))"
+        }.joined(separator: "\n")
+        return CommandConfiguration(
+            commandName: Factory.name,
+            abstract: Factory.summary,
+            discussion: Factory.discussion + "\n\nStage parameters:\n" + parameters
+                + "\n\nUsage: stdio-filter \(Factory.name) [--<parameter> <value> …] [<input>] [<output>]"
+                + "\n(input and output default to stdin and stdout)")
+    }
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var chainOptions: ChainOptions
+
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Stage parameters (--name value), then input and output paths.", valueName: "arguments"))
+    var arguments: [String] = []
+
+    func run() throws {
+        let (given, paths) = try StageCommand.split(arguments)
+        guard paths.count <= 2 else {
+            throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
+        }
+        let stage: any Stage
+        do {
+            stage = try Factory.make(StageParameters(stage: Factory.name, schema: Factory.parameters, given: given))
+        } catch let error as FilterError {
+            throw ValidationError("\(error)")
+        }
+        let operation = ([Factory.name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
+        try ChainRunner.run(
+            stages: [stage], input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-",
+            global: global, chain: chainOptions, command: Factory.name, operation: operation)
+    }
+
+    /// `--name value` and `--name=value` pairs, and the remaining words (paths; `-` included).
+    static func split(_ words: [String]) throws -> ([(String, String)], [String]) {
+        var given: [(String, String)] = []
+        var paths: [String] = []
+        var i = 0
+        while i < words.count {
+            let word = words[i]
+            if word.hasPrefix("--") {
+                let body = word.dropFirst(2)
+                if let eq = body.firstIndex(of: "=") {
+                    given.append((String(body[..<eq]), String(body[body.index(after: eq)...])))
+                } else {
+                    guard i + 1 < words.count else { throw ValidationError("\(word) needs a value") }
+                    given.append((String(body), words[i + 1]))
+                    i += 1
+                }
+            } else {
+                paths.append(word)
+            }
+            i += 1
+        }
+        return (given, paths)
+    }
+}
+
+/// The subcommand type for a factory (opens the existential).
+func stageCommand(_ factory: any StageFactory.Type) -> ParsableCommand.Type {
+    func open<F: StageFactory>(_: F.Type) -> ParsableCommand.Type { StageCommand<F>.self }
+    return open(factory)
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+@testable import FilterKit
+
+/// A volume held in memory, read like a file (random access) or like a pipe (in order only).
+final class ArrayVolumeReader: VolumeReader {
+    let info: VolumeInfo
+    let values: [Float]
+    let sourceName = "array"
+    let warnings: [String] = []
+    let supportsRandomAccess: Bool
+    private var nextRow = 0
+
+    init(size: Size3, values: [Float], randomAccess: Bool = true, voxelSize: Float = 2) {
+        info = VolumeInfo(size: size, elementType: .float32, voxelSize: SIMD3(repeating: voxelSize), origin: SIMD3(1, 2, 3))
+        self.values = values
+        supportsRandomAccess = randomAccess
+    }
+
+    func readRows(from firstRow: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        if !supportsRandomAccess {
+            guard firstRow == nextRow else { throw FilterError.notSeekable(source: "array", operation: "row \(firstRow) after \(nextRow)") }
+            nextRow += count
+        }
+        values.withUnsafeBufferPointer { destination.update(from: $0.baseAddress! + firstRow * info.size.x, count: count * info.size.x) }
+    }
+}
+
+/// Deterministic pseudo-random values in [-1, 1).
+func randomVolume(_ size: Size3, seed: UInt64 = 42) -> [Float] {
+    var state = seed
+    return (0..<size.voxelCount).map { _ in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(state >> 40) / Float(1 << 23) - 1
+    }
+}
+
+/// Runs `stages` over `values` with slabs of `slab` output sections and returns the output.
+func runChain(
+    _ stages: [any Stage], size: Size3, values: [Float], slab: Int?, randomAccess: Bool = true, backgroundIO: Bool = true,
+    memory: Int = 256 << 20
+) throws -> (VolumeInfo, [Float]) {
+    let reader = ArrayVolumeReader(size: size, values: values, randomAccess: randomAccess)
+    let pipeline = try Pipeline(reader: reader, stages: stages, options: PipelineOptions(memoryBudget: memory, slabSections: slab, backgroundIO: backgroundIO))
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stages-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("out.mrc").path
+    var info = pipeline.outputInfo
+    info.elementType = .float32
+    let writer = try MRCWriter(target: OutputTarget.create(path, protecting: []), info: info, operation: "test")
+    try pipeline.run(writer: writer)
+    try writer.finish()
+    let back = try MRCReader(source: InputSource.open(path))
+    var out = [Float](repeating: .nan, count: back.info.size.voxelCount)
+    try out.withUnsafeMutableBufferPointer { try back.readSections(0..<back.info.size.z, into: $0.baseAddress!) }
+    return (pipeline.outputInfo, out)
+}
+
+/// `values[x, y, z]` with out-of-volume indices mapped by `mode` (nil → 0).
+func padded(_ values: [Float], _ size: Size3, _ mode: BoundaryMode, _ x: Int, _ y: Int, _ z: Int) -> Double {
+    guard let mx = mode.map(x, count: size.x), let my = mode.map(y, count: size.y), let mz = mode.map(z, count: size.z) else { return 0 }
+    return Double(values[(mz * size.y + my) * size.x + mx])
+}
+
+func maxAbs(_ values: [Float]) -> Float { values.map(abs).max() ?? 0 }
