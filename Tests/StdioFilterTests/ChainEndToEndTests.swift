@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+import FilterKit
+
+@Suite("stage chains (built binary)")
+struct ChainEndToEndTests {
+    func data(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)).suffix(from: 1024) }
+
+    @Test("a | b through two processes equals run --chain a,b bit for bit", arguments: [
+        ("gaussian --sigma 2x2x1 --boundary reflect", "bin --factor 2", "gaussian:sigma=2x2x1:boundary=reflect,bin:factor=2"),
+        ("median --size 3", "normalize", "median:size=3,normalize"),
+        ("crop --z 3..20 --x 5..40", "gaussian --sigma 1.5", "crop:z=3..20:x=5..40,gaussian:sigma=1.5"),
+    ])
+    func pipesEqualChain(_ a: String, _ b: String, _ chain: String) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try makeVolume(Size3(x: 48, y: 40, z: 24), in: dir)
+        let piped = try shell("$B \(a) \(q(input)) | $B \(b) > piped.mrc", in: dir)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let chained = try shell("$B run --chain \(q(chain)) \(q(input)) chained.mrc", in: dir)
+        #expect(chained.status == 0, "\(chained.stderr)")
+        let p = try data(dir.appendingPathComponent("piped.mrc").path), c = try data(dir.appendingPathComponent("chained.mrc").path)
+        #expect(p.count == c.count && p == c)
+        // Slab thickness does not change the result either.
+        let thin = try shell("$B run --slab 1 --chain \(q(chain)) \(q(input)) thin.mrc", in: dir)
+        #expect(thin.status == 0)
+        #expect(try data(dir.appendingPathComponent("thin.mrc").path) == c)
+    }
+
+    @Test("normalize gives the same output from a file and from a pipe (spooled to TMPDIR)")
+    func normalizeFileAndPipe() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spool = dir.appendingPathComponent("spool")
+        try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true)
+        let input = try makeVolume(Size3(x: 40, y: 30, z: 20), in: dir)
+        for method in ["meanstd", "percentile"] {
+            #expect(try shell("$B normalize --method \(method) \(q(input)) file.mrc", in: dir).status == 0)
+            let piped = try shell("cat \(q(input)) | TMPDIR=\(q(spool.path)) $B normalize --method \(method) > pipe.mrc", in: dir)
+            #expect(piped.status == 0, "\(piped.stderr)")
+            #expect(try data(dir.appendingPathComponent("file.mrc").path) == data(dir.appendingPathComponent("pipe.mrc").path), "\(method)")
+            #expect(try files(in: spool).isEmpty, "the spool file is gone")
+        }
+        let unwritable = try shell("cat \(q(input)) | TMPDIR=/proc $B normalize > x.mrc", in: dir)
+        #expect(unwritable.status == 1)
+        #expect(unwritable.stderr.contains("/proc: create a spool file for stdin (set TMPDIR to a writable directory) failed"), "\(unwritable.stderr)")
+    }
+
+    @Test("bad stage parameters are usage errors (64) that name the stage, the parameter and what is expected")
+    func badParameters() throws {
+        let cases = [
+            ("$B gaussian --sigma -1 in.mrc out.mrc", "gaussian sigma '-1': expected a number in 0…256 voxels"),
+            ("$B gaussian --sigma nan in.mrc out.mrc", "gaussian sigma 'nan'"),
+            ("$B gaussian --sigma 1x2 in.mrc out.mrc", "gaussian sigma '1x2'"),
+            ("$B gaussian --boundary mirror in.mrc out.mrc", "one of nearest, symmetric, reflect, zero, periodic"),
+            ("$B gaussian --radius 3 in.mrc out.mrc", "invalid gaussian parameter 'radius': expected one of sigma, truncate, boundary"),
+            ("$B median --size 4 in.mrc out.mrc", "median size '4'"),
+            ("$B bin --factor 1.5 in.mrc out.mrc", "bin factor '1.5': expected whole numbers"),
+            ("$B bin --factor 0 in.mrc out.mrc", "bin factor '0'"),
+            ("$B crop --z 10..5 in.mrc out.mrc", "crop z '10..5'"),
+            ("$B normalize --low 90 --high 10 in.mrc out.mrc", "low < high"),
+            ("$B run --chain 'gaussian:sigma=2,blur' in.mrc out.mrc", "invalid stage 'blur': expected one of gaussian, median, bin, crop, normalize"),
+            ("$B run --chain 'gaussian:sigma' in.mrc out.mrc", "expected name=value"),
+            ("$B run --chain '' in.mrc out.mrc", "invalid chain"),
+        ]
+        for (script, expected) in cases {
+            let run = try shell(script)
+            #expect(run.status == 64, "\(script): \(run.status)")
+            #expect(run.stderr.contains(expected), "\(script): \(run.stderr)")
+        }
+    }
+
+    @Test("a chain that needs more than --memory fails before reading, with the amount")
+    func overBudget() throws {
+        var h = MRCHeader()
+        for (i, v) in [8192, 8192, 16, 2].enumerated() { h.setInt32(Int32(v), at: 4 * i) }
+        for k in 0..<3 { h.setInt32(Int32(k + 1), at: 64 + 4 * k) }
+        h.setBytes(Array("MAP ".utf8), at: 208)
+        let run = try shell("$B gaussian --sigma 2 --memory 256M > /dev/null", stdin: Data(h.bytes))
+        #expect(run.status == 1)
+        #expect(run.errorLines.count == 1)
+        #expect(run.stderr.contains("the chain gaussian on 8192×8192×16 voxels"), "\(run.stderr)")
+        #expect(run.stderr.contains("but the memory budget is 256 MiB (raise --memory)"))
+    }
+
+    @Test("crop outside the volume fails with the stage and the volume's extent, leaving no file")
+    func cropOutside() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try makeVolume(Size3(x: 8, y: 8, z: 8), in: dir)
+        let run = try shell("$B crop --z 4..20 \(q(input)) out.mrc", in: dir)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("stage crop at setup: invalid crop z '4..20': expected a range within the volume's 8 voxels"), "\(run.stderr)")
+        #expect(try files(in: dir) == ["in.mrc"])
+    }
+
+    @Test("crop keeps the input's type; gaussian writes float32 unless --mode says otherwise")
+    func outputTypes() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try makeVolume(Size3(x: 8, y: 8, z: 8), in: dir, type: .int16)
+        #expect(try shell("$B crop --x 0..4 \(q(input)) c.mrc && $B gaussian \(q(input)) g.mrc && $B gaussian --mode 1 \(q(input)) g1.mrc", in: dir).status == 0)
+        func mode(_ name: String) throws -> Int { try MRCHeader(bytes: [UInt8](Data(contentsOf: dir.appendingPathComponent(name)).prefix(1024)), source: name).mode }
+        #expect(try mode("c.mrc") == 1)
+        #expect(try mode("g.mrc") == 2)
+        #expect(try mode("g1.mrc") == 1)
+    }
+
+    @Test("list shows every stage with parameters, defaults and units")
+    func list() throws {
+        let out = String(decoding: try shell("$B list").stdout, as: UTF8.self)
+        for name in ["gaussian:", "median:", "bin:", "crop:", "normalize:"] { #expect(out.contains(name)) }
+        #expect(out.contains("sigma  (default 1 voxels)"))
+        #expect(out.contains("boundary  (default nearest)"))
+    }
+}
