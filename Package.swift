@@ -15,7 +15,10 @@ let systemLibraries: [Target] = [
 ]
 
 /// Optional stages, one target per family, registered in `Sources/stdio-filter/StageCatalog.swift`.
-let stagePlugins = ["Smoothing", "Resampling", "Intensity"]
+let stagePlugins = ["Smoothing", "Resampling", "Intensity", "Deconvolution"]
+
+/// What each plugin links besides FilterKit.
+let pluginDependencies: [String: [Target.Dependency]] = ["Deconvolution": ["CFFTW"]]
 
 let package = Package(
     name: "stdio-filter",
@@ -27,7 +30,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
-    targets: systemLibraries + stagePlugins.map { .target(name: $0, dependencies: ["FilterKit"], path: "plugins/\($0)") } + [
+    targets: systemLibraries + stagePlugins.map {
+        .target(name: $0, dependencies: ["FilterKit"] + pluginDependencies[$0, default: []], path: "plugins/\($0)")
+    } + [
         .target(name: "FilterKit"),
         .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS"]),
         .executableTarget(

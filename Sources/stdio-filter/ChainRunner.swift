@@ -36,6 +36,7 @@ enum ChainRunner {
         try console.run {
             try refuseTerminalOutput(output)
             if let threads = chain.threads { Parallel.threads = threads }
+            Log.handler = { console.note($0) }
             let source = try InputSource.open(input)
             let reader = try MRCReader(source: source, memoryBudget: global.memory.bytes)
             reader.warnings.forEach(console.warn)

@@ -15,6 +15,12 @@ struct Console {
         Console.writeLine("stdio-filter \(command): warning: \(message)")
     }
 
+    /// Information (which header value a stage used…), shown unless `--quiet`.
+    func note(_ message: String) {
+        guard !quiet else { return }
+        Console.writeLine("stdio-filter \(command): \(message)")
+    }
+
     /// Writes a line to stderr unbuffered.
     static func writeLine(_ line: String) {
         var text = line

@@ -1,4 +1,5 @@
 import FilterKit
+import Deconvolution
 import Intensity
 import Resampling
 import Smoothing
@@ -7,5 +8,5 @@ import Smoothing
 /// `allfilters.c`). A new plugin target adds its `factories` here and to `stagePlugins` in
 /// Package.swift.
 let stageRegistry = StageRegistry(
-    SmoothingPlugin.factories + ResamplingPlugin.factories + IntensityPlugin.factories
+    SmoothingPlugin.factories + ResamplingPlugin.factories + IntensityPlugin.factories + DeconvolutionPlugin.factories
 )

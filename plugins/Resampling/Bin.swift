@@ -25,7 +25,7 @@ public enum BinFactory: StageFactory {
 }
 
 /// Block averaging by integer factors.
-public final class BinStage: Stage {
+public final class BinStage: TileStage {
     public let name = "bin"
     public private(set) var factor: SIMD3<Int>
     /// Whether the Z factor was given explicitly (otherwise image stacks keep their Z).

@@ -22,7 +22,7 @@ public enum CropFactory: StageFactory {
 }
 
 /// Keeps `x × y × z` of the input (nil ranges keep the whole axis).
-public final class CropStage: Stage {
+public final class CropStage: TileStage {
     public let name = "crop"
     let requested: [Range<Int>?]
     private var start = SIMD3<Int>.zero

@@ -14,18 +14,33 @@ public enum Parallel {
     ///
     /// `body` runs concurrently on several threads: it must only write where its range says.
     public static func forEachChunk(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        forEachPiece(count, minimumChunk: minimumChunk) { _, range in body(range) }
+    }
+
+    /// Like ``forEachChunk(_:minimumChunk:_:)``, also passing the piece's index (below
+    /// ``threads``), so that each piece can use its own scratch buffers; rethrows the first error.
+    public static func forEachPiece(_ count: Int, minimumChunk: Int = 1, _ body: (Int, Range<Int>) throws -> Void) rethrows {
         guard count > 0 else { return }
         let pieces = min(threads, max(1, count / max(1, minimumChunk)))
         if pieces <= 1 {
-            body(0..<count)
+            try body(0, 0..<count)
             return
         }
-        withoutActuallyEscaping(body) { escapable in
+        let errors = UnsafeMutablePointer<(any Error)?>.allocate(capacity: pieces)
+        errors.initialize(repeating: nil, count: pieces)
+        defer {
+            errors.deinitialize(count: pieces)
+            errors.deallocate()
+        }
+        try withoutActuallyEscaping(body) { escapable in
             nonisolated(unsafe) let work = escapable
+            nonisolated(unsafe) let slots = errors
             DispatchQueue.concurrentPerform(iterations: pieces) { p in
                 let lower = count * p / pieces, upper = count * (p + 1) / pieces
-                if lower < upper { work(lower..<upper) }
+                guard lower < upper else { return }
+                do { try work(p, lower..<upper) } catch { slots[p] = error }
             }
+            if let error = (0..<pieces).lazy.compactMap({ errors[$0] }).first { try { throw error }() }
         }
     }
 }

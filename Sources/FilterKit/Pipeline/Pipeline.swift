@@ -72,7 +72,7 @@ public final class Pipeline {
 
     /// Streams the whole volume through the chain into `writer` (which is not finished here).
     public func run(writer: MRCWriter) throws {
-        if needsPrepass || stages.first?.boundary == .periodic, !reader.supportsRandomAccess {
+        if needsPrepass || (stages.first as? TileStage)?.boundary == .periodic, !reader.supportsRandomAccess {
             let progress = ProgressReporter(label: "spooling \(reader.sourceName) to disk", total: reader.info.size.z, enabled: options.showProgress)
             reader = try SpooledVolume(copying: reader, directory: options.spoolDirectory, progress: progress.update)
             progress.finish()
@@ -91,7 +91,20 @@ public final class Pipeline {
         let ahead = readAhead && options.backgroundIO && !stages.isEmpty ? Pipeline.readAheadSections(reader.info) : nil
         var node: SectionSource = ReaderSource(reader: reader, capacity: plan.requests[0], readAhead: ahead)
         for i in 0..<count {
-            node = try StageSource(stage: stages[i], upstream: node, info: infos[i + 1], capacity: plan.requests[i + 1], chunk: plan.requests[i + 1])
+            let request = plan.requests[i + 1]
+            if let stage = stages[i] as? TileStage {
+                node = try StageSource(stage: stage, upstream: node, info: infos[i + 1], capacity: request, chunk: request)
+            } else if let stage = stages[i] as? WholeVolumeStage, let reservation = plan.reservations[i] {
+                let progress = ProgressReporter(label: "\(stage.name) (\(reservation.mode)) reading", total: infos[i].size.z, enabled: options.showProgress)
+                node = WholeVolumeSource(
+                    stage: stage, upstream: node, info: infos[i + 1], reservation: reservation, capacity: request, chunk: request,
+                    progress: { done in
+                        progress.update(done)
+                        if done == progress.total { progress.finish() }
+                    })
+            } else {
+                preconditionFailure("\(stages[i].name): a stage must be a TileStage or a WholeVolumeStage")
+            }
         }
         return node
     }

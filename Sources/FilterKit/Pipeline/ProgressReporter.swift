@@ -6,7 +6,7 @@ import Glibc
 /// few seconds once a run has lasted long enough to need one. Silent when disabled (`--quiet`).
 public final class ProgressReporter {
     private let label: String
-    private let total: Int
+    public let total: Int
     private let unit: String
     private let enabled: Bool
     private let isTerminal: Bool

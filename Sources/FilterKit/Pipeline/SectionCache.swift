@@ -52,6 +52,7 @@ protocol SectionSource: AnyObject {
     var info: VolumeInfo { get }
     /// Makes sections `range` (within `0..<info.size.z`) available through ``section(_:)``.
     func provide(_ range: Range<Int>) throws
-    /// Section `z` of the last provided range; valid until the next ``provide(_:)``.
+    /// Section `z` of the last provided range; valid until the next ``provide(_:)``. The sections
+    /// of one provided range are contiguous in memory, in order.
     func section(_ z: Int) -> UnsafePointer<Float>
 }

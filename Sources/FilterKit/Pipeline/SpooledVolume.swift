@@ -12,7 +12,7 @@ public final class SpooledVolume: VolumeReader {
     public let sourceName: String
     public let warnings: [String] = []
     public var supportsRandomAccess: Bool { true }
-    private let fd: Int32
+    private let file: ScratchFile
 
     /// Copies every section of `reader` to a temporary file.
     ///
@@ -23,40 +23,22 @@ public final class SpooledVolume: VolumeReader {
     public init(copying reader: VolumeReader, directory: String? = nil, chunkBytes: Int = 8 << 20, progress: ((Int) -> Void)? = nil) throws {
         info = reader.info
         sourceName = reader.sourceName
-        let base = directory ?? getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array("\(base)/stdio-filter-spool-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else {
-            throw FilterError.system(source: base, operation: "create a spool file for \(reader.sourceName) (set TMPDIR to a writable directory)", errno: errno)
-        }
-        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
-        self.fd = fd
+        file = try ScratchFile(purpose: "spool file for \(reader.sourceName)", directory: directory)
         let sectionVoxels = info.size.sectionVoxels
         let perChunk = max(1, chunkBytes / max(1, sectionVoxels * 4))
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: perChunk * sectionVoxels)
         defer { buffer.deallocate() }
         var z = 0
-        do {
-            while z < info.size.z {
-                let count = min(perChunk, info.size.z - z)
-                try reader.readSections(z..<(z + count), into: buffer)
-                try SystemCalls.writeFully(fd, UnsafeRawBufferPointer(start: buffer, count: count * sectionVoxels * 4), target: "spool file in \(base)")
-                z += count
-                progress?(z)
-            }
-        } catch {
-            close(fd)
-            throw error
+        while z < info.size.z {
+            let count = min(perChunk, info.size.z - z)
+            try reader.readSections(z..<(z + count), into: buffer)
+            try file.append(UnsafeRawBufferPointer(start: buffer, count: count * sectionVoxels * 4))
+            z += count
+            progress?(z)
         }
     }
 
-    deinit { close(fd) }
-
     public func readRows(from firstRow: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
-        let bytes = count * info.size.x * 4
-        let got = try SystemCalls.preadFully(fd, UnsafeMutableRawBufferPointer(start: destination, count: bytes), at: Int64(firstRow) * Int64(info.size.x) * 4, source: "spool of \(sourceName)")
-        guard got == bytes else {
-            throw FilterError.truncated(source: "spool of \(sourceName)", offset: Int64(firstRow) * Int64(info.size.x) * 4 + Int64(got), expected: "\(bytes) bytes")
-        }
+        try file.read(into: UnsafeMutableRawBufferPointer(start: destination, count: count * info.size.x * 4), at: Int64(firstRow) * Int64(info.size.x) * 4)
     }
 }

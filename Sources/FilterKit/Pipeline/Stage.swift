@@ -1,24 +1,34 @@
-/// A step of a filter chain, in the three phases of ITK/VTK pipelines.
+/// A step of a filter chain. Every stage takes part in the *information* phase of ITK/VTK
+/// pipelines: ``outputInfo(for:)`` maps the input's ``VolumeInfo`` to the output's and validates
+/// parameters against it, before any voxel is read. How the stage then sees voxels depends on
+/// which refinement it adopts:
 ///
-/// 1. **Information**: ``outputInfo(for:)`` maps the input's ``VolumeInfo`` to the output's and
-///    validates parameters against it, before any voxel is read.
-/// 2. **Region**: ``inputBox(forOutput:)`` says which input voxels an output box needs (the box
-///    grown by the halo for a neighbourhood filter; scaled for binning; shifted for cropping).
-///    The box may reach past the volume: the framework pads with ``boundary``.
-/// 3. **Data**: ``process(_:into:)`` computes one output tile from its padded input tile.
+/// - ``TileStage``: streams. It names the input region each output tile needs (its halo) and
+///   computes tiles one slab at a time; the framework pads at the faces and shares planes.
+/// - ``PrepassStage``: a tile stage that first reads its whole input for global statistics.
+/// - ``WholeVolumeStage``: needs every input section before it can produce any output (an
+///   exact FFT filter); it chooses, within the memory it is granted, whether to hold the volume
+///   in memory or to work out of core.
 ///
-/// Stages that need the whole input first (global statistics) also adopt ``PrepassStage``.
 /// A stage instance is used by one pipeline at a time, from one thread at a time.
 public protocol Stage: AnyObject {
     /// The chain name, such as `gaussian`; used in messages.
     var name: String { get }
 
-    /// How padding is made up past the volume's faces.
-    var boundary: BoundaryMode { get }
-
     /// The output volume's description; throws ``FilterError/invalidParameter(name:value:expected:)``
     /// (or another error) when the parameters do not suit this input.
     func outputInfo(for input: VolumeInfo) throws -> VolumeInfo
+}
+
+/// A streaming stage, in the *region* and *data* phases of ITK/VTK pipelines.
+///
+/// - **Region**: ``inputBox(forOutput:)`` says which input voxels an output box needs (the box
+///   grown by the halo for a neighbourhood filter; scaled for binning; shifted for cropping).
+///   The box may reach past the volume: the framework pads with ``boundary``.
+/// - **Data**: ``process(_:into:)`` computes one output tile from its padded input tile.
+public protocol TileStage: Stage {
+    /// How padding is made up past the volume's faces.
+    var boundary: BoundaryMode { get }
 
     /// The input region needed to compute `output` (in input voxel coordinates).
     func inputBox(forOutput output: Box) -> Box
@@ -30,15 +40,15 @@ public protocol Stage: AnyObject {
     func process(_ input: Tile, into output: MutableTile) throws
 }
 
-extension Stage {
+extension TileStage {
     public var boundary: BoundaryMode { .nearest }
     public func scratchBytes(forOutput output: Box) -> Int { 0 }
 }
 
-/// A stage that reads its whole input once (or more) before processing, for global statistics.
+/// A tile stage that reads its whole input once (or more) before processing, for global statistics.
 ///
 /// The framework re-reads a file input, or spools a pipe to `$TMPDIR`, to make the passes.
-public protocol PrepassStage: Stage {
+public protocol PrepassStage: TileStage {
     /// How many full passes over the input the stage needs before processing.
     var prepassCount: Int { get }
     /// Called with consecutive whole input sections of pass `pass` (0-based), in order.
@@ -85,7 +95,7 @@ public struct MutableTile {
 }
 
 /// A stage that keeps the shape and needs `halo` voxels on each side (a neighbourhood filter).
-public protocol HaloStage: Stage {
+public protocol HaloStage: TileStage {
     var halo: SIMD3<Int> { get }
 }
 

@@ -1,11 +1,11 @@
-/// A pipeline node: computes the sections of one stage's output from its upstream's sections.
+/// A pipeline node: computes the sections of one tile stage's output from its upstream's sections.
 ///
 /// The node keeps a ring of *padded input planes* keyed by input section: each input section is
 /// fetched from upstream once, padded in X and Y once (the framework does boundary padding, so
 /// stages never see an edge), and shared by every tile whose halo reaches it. Past the Z faces a
 /// tile's plane is the mirrored (or nearest, or wrapped) plane itself, not a copy.
 final class StageSource: SectionSource {
-    let stage: any Stage
+    let stage: any TileStage
     let upstream: SectionSource
     let info: VolumeInfo
     /// Output sections computed per ``Stage/process(_:into:)`` call.
@@ -27,7 +27,7 @@ final class StageSource: SectionSource {
     /// - Parameters:
     ///   - capacity: output sections the window holds (the largest downstream request).
     ///   - chunk: output sections per `process` call.
-    init(stage: any Stage, upstream: SectionSource, info: VolumeInfo, capacity: Int, chunk: Int) throws {
+    init(stage: any TileStage, upstream: SectionSource, info: VolumeInfo, capacity: Int, chunk: Int) throws {
         self.stage = stage
         self.upstream = upstream
         self.info = info
@@ -55,7 +55,7 @@ final class StageSource: SectionSource {
 
     /// The input box of one chunk, the input sections a chunk spans (the ring's size), and the
     /// input sections a steady-state chunk adds (what upstream is asked for at a time).
-    static func shape(stage: any Stage, output: Size3, input: Size3, chunk: Int) -> (box: Box, ringSections: Int, upstreamRequest: Int) {
+    static func shape(stage: any TileStage, output: Size3, input: Size3, chunk: Int) -> (box: Box, ringSections: Int, upstreamRequest: Int) {
         let first = stage.inputBox(forOutput: Box(sections: 0..<chunk, of: output))
         let second = stage.inputBox(forOutput: Box(sections: chunk..<(2 * chunk), of: output))
         let advance = (second.origin.z + second.size.z) - (first.origin.z + first.size.z)
@@ -64,7 +64,7 @@ final class StageSource: SectionSource {
     }
 
     /// Memory one node needs: its output window, its ring of padded planes, and the stage's scratch.
-    static func bytes(stage: any Stage, info: VolumeInfo, input: Size3, capacity: Int, chunk: Int) -> Int {
+    static func bytes(stage: any TileStage, info: VolumeInfo, input: Size3, capacity: Int, chunk: Int) -> Int {
         let (box, ring, _) = shape(stage: stage, output: info.size, input: input, chunk: chunk)
         let plane = box.size.x * box.size.y * 4
         return SectionCache.bytes(sectionVoxels: info.size.sectionVoxels, capacity: max(capacity, chunk))

@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A temporary file for intermediate data (a spooled pipe, FFT scratch), created in `$TMPDIR`
+/// (or `/tmp`) and unlinked at once: it disappears when it is closed or the process ends,
+/// however it ends, so an interrupted run leaves nothing behind.
+public final class ScratchFile {
+    public let fd: Int32
+    /// The directory it lives in, for messages.
+    public let directory: String
+    /// What it holds, for messages (such as `spool of stdin`).
+    public let purpose: String
+
+    /// The scratch directory: `directory`, else `$TMPDIR`, else `/tmp`.
+    public static func directory(_ directory: String? = nil) -> String {
+        directory ?? getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+    }
+
+    /// Creates the file; when `bytes` is given, first checks that the file system has that much free.
+    public init(purpose: String, directory: String? = nil, bytes: Int64? = nil) throws {
+        let base = ScratchFile.directory(directory)
+        if let bytes {
+            var fs = statvfs()
+            if statvfs(base, &fs) == 0 {
+                let free = Int64(fs.f_bavail) * Int64(fs.f_frsize)
+                if free < bytes {
+                    throw FilterError.unsupported(
+                        source: base, what: "\(purpose) needs \(ByteCount(Int(bytes))) of scratch space but only \(ByteCount(Int(free))) is free",
+                        hint: "set TMPDIR to a directory with more space")
+                }
+            }
+        }
+        var template = Array("\(base)/stdio-filter-scratch-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw FilterError.system(source: base, operation: "create a \(purpose) (set TMPDIR to a writable directory)", errno: errno)
+        }
+        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        self.fd = fd
+        self.directory = base
+        self.purpose = purpose
+    }
+
+    deinit { close(fd) }
+
+    /// Appends all of `buffer`.
+    public func append(_ buffer: UnsafeRawBufferPointer) throws {
+        try SystemCalls.writeFully(fd, buffer, target: "\(purpose) in \(directory)")
+    }
+
+    /// Writes all of `buffer` at byte `offset`.
+    public func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws {
+        try SystemCalls.pwriteFully(fd, buffer, at: offset, target: "\(purpose) in \(directory)")
+    }
+
+    /// Fills all of `buffer` from byte `offset`; a short file is an error.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws {
+        let got = try SystemCalls.preadFully(fd, buffer, at: offset, source: "\(purpose) in \(directory)")
+        guard got == buffer.count else {
+            throw FilterError.truncated(source: "\(purpose) in \(directory)", offset: offset + Int64(got), expected: "\(buffer.count) bytes")
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import CFFTW
+import FilterKit
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// FFTW (single precision) done once per process: threads initialised, wisdom loaded from and
+/// saved to `$XDG_CACHE_HOME/stdio-filter/fftwf-wisdom` (or `~/.cache/…`), and every call that is
+/// not thread-safe in FFTW (planning, destroying plans) made under one lock.
+enum FFTW {
+    /// How hard the planner tries: FFTW's ESTIMATE, MEASURE or PATIENT.
+    enum Rigor: String, CaseIterable, Sendable {
+        case estimate, measure, patient
+
+        var flags: UInt32 {
+            switch self {
+            case .estimate: return UInt32(FFTW_ESTIMATE)
+            case .measure: return UInt32(FFTW_MEASURE)
+            case .patient: return UInt32(FFTW_PATIENT)
+            }
+        }
+    }
+
+    /// Planning takes at most this long per plan (FFTW then uses the best plan found so far).
+    static let planningTimeLimit = 20.0
+
+    private struct State {
+        var initialised = false
+        var wisdomChanged = false
+    }
+
+    private static let state = Mutex(State())
+
+    /// The wisdom file, or nil when there is no home or cache directory.
+    static var wisdomPath: String? {
+        let env = { (name: String) in getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } }
+        guard let cache = env("XDG_CACHE_HOME") ?? env("HOME").map({ "\($0)/.cache" }) else { return nil }
+        return "\(cache)/stdio-filter/fftwf-wisdom"
+    }
+
+    private static func initialiseLocked(_ s: inout State) {
+        guard !s.initialised else { return }
+        s.initialised = true
+        fftwf_init_threads()
+        fftwf_set_timelimit(planningTimeLimit)
+        if let path = wisdomPath { _ = fftwf_import_wisdom_from_filename(path) }
+    }
+
+    /// Makes a plan with `threads` threads; `make` receives the planner flags. Arrays given to
+    /// `make` are overwritten by MEASURE and PATIENT: plan before filling them.
+    static func plan(threads: Int, rigor: Rigor, what: String, _ make: (UInt32) -> OpaquePointer?) throws -> Plan {
+        try state.withLock { s in
+            initialiseLocked(&s)
+            fftwf_plan_with_nthreads(Int32(max(1, threads)))
+            guard let p = make(rigor.flags) else {
+                throw FilterError.unsupported(source: "FFTW", what: "could not plan \(what)", hint: "")
+            }
+            if rigor != .estimate { s.wisdomChanged = true }
+            return Plan(p)
+        }
+    }
+
+    /// Saves the wisdom gathered by this process (atomically: other processes may share the file).
+    static func saveWisdom() {
+        state.withLock { s in
+            guard s.wisdomChanged, let path = wisdomPath else { return }
+            s.wisdomChanged = false
+            let directory = String(path[..<path.lastIndex(of: "/")!])
+            makeDirectories(directory)
+            let temporary = "\(path).\(getpid())"
+            if fftwf_export_wisdom_to_filename(temporary) != 0 {
+                rename(temporary, path)
+            } else {
+                unlink(temporary)
+            }
+        }
+    }
+
+    private static func makeDirectories(_ path: String) {
+        var prefix = ""
+        for part in path.split(separator: "/", omittingEmptySubsequences: false) {
+            prefix += prefix.isEmpty && part.isEmpty ? "/" : (prefix.hasSuffix("/") ? "" : "/") + part
+            if !part.isEmpty { mkdir(prefix, 0o755) }
+        }
+    }
+
+    /// An FFTW plan, destroyed under the planner lock.
+    final class Plan: @unchecked Sendable {
+        let pointer: OpaquePointer
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
+        deinit {
+            let p = pointer
+            FFTW.state.withLock { _ in fftwf_destroy_plan(p) }
+        }
+    }
+
+    /// Floats in SIMD-aligned memory from FFTW (what its plans expect), freed with the object.
+    final class Buffer {
+        let pointer: UnsafeMutablePointer<Float>
+
+        init(floats count: Int) {
+            guard let p = fftwf_alloc_real(max(1, count)) else { fatalError("out of memory allocating \(count) floats") }
+            pointer = p
+        }
+
+        deinit { fftwf_free(pointer) }
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Float {
+    /// The same memory seen as FFTW's interleaved complex numbers.
+    var complex: UnsafeMutablePointer<fftwf_complex> { UnsafeMutableRawPointer(self).assumingMemoryBound(to: fftwf_complex.self) }
+}

@@ -1,0 +1,67 @@
+# Shared helpers of the benchmark scripts (sourced, not run).
+#   bench_setup GIB          builds the release binary into $BIN, makes $BIG (GIB GiB float32,
+#                            1024×1024×NZ, written by mrcfile into bench-out/) and warms the cache
+#   bench_run REPEATS        runs the cases in the arrays `names` and `cmds`, keeps the best wall
+#                            time and the largest peak RSS of each
+#   bench_table REF          prints the table: seconds, MiB/s of input, peak RSS, ratio to case REF
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+OUT=bench-out
+mkdir -p "$OUT"
+
+bench_setup() {
+  local gib="$1"
+  swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
+  BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+  BIG="$OUT/big-${gib}g.mrc"
+  if [ ! -f "$BIG" ]; then
+    echo "generating $BIG ($gib GiB float32)..." >&2
+    python3 - "$BIG" "$gib" <<'PY'
+import sys, numpy as np, mrcfile
+path, gib = sys.argv[1], float(sys.argv[2])
+nx = ny = 1024
+nz = int(gib * (1 << 30) / (nx * ny * 4))
+with mrcfile.new_mmap(path, shape=(nz, ny, nx), mrc_mode=2, overwrite=True) as m:
+    rng = np.random.default_rng(1)
+    for z in range(0, nz, 16):
+        m.data[z:z + 16] = rng.standard_normal((min(16, nz - z), ny, nx), dtype=np.float32)
+    m.voxel_size = 10.0
+PY
+  fi
+  SIZE=$(stat -c %s "$BIG")
+  cat "$BIG" > /dev/null   # warm the page cache
+}
+
+# Runs one command under /usr/bin/time -v; prints "seconds maxrss_kib".
+bench_measure() {
+  local log="$OUT/time.log"
+  /usr/bin/time -v -o "$log" bash -c "$1"
+  local wall rss
+  wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
+  rss=$(grep "Maximum resident set size" "$log" | awk '{print $NF}')
+  echo "$wall $rss"
+}
+
+declare -A best_time best_rss
+bench_run() {
+  local repeats="$1" r i n t m
+  for r in $(seq "$repeats"); do
+    for i in "${!names[@]}"; do
+      read -r t m < <(bench_measure "${cmds[$i]}")
+      n="${names[$i]}"
+      if [ -z "${best_time[$n]:-}" ] || awk "BEGIN{exit !($t < ${best_time[$n]})}"; then best_time[$n]=$t; fi
+      if [ -z "${best_rss[$n]:-}" ] || [ "$m" -gt "${best_rss[$n]}" ]; then best_rss[$n]=$m; fi
+      rm -f "$OUT"/out-*.mrc
+    done
+  done
+}
+
+bench_table() {
+  local ref="$1" n
+  echo "volume: $BIG, $SIZE bytes; best of $REPEATS runs; peak RSS = max over runs (for pipelines: the largest process)"
+  printf "%-22s %9s %11s %12s %10s\n" case seconds "MiB/s" "peak RSS" "vs $ref"
+  for n in "${names[@]}"; do
+    awk -v n="$n" -v t="${best_time[$n]}" -v m="${best_rss[$n]}" -v s="$SIZE" -v c="${best_time[$ref]}" \
+      'BEGIN { printf "%-22s %9.2f %11.0f %9.1f MiB %9.2fx\n", n, t, s/t/1048576, m/1024, c/t }'
+  done
+}
