@@ -33,7 +33,7 @@ let package = Package(
     targets: systemLibraries + stagePlugins.map {
         .target(name: $0, dependencies: ["FilterKit"] + pluginDependencies[$0, default: []], path: "plugins/\($0)")
     } + [
-        .target(name: "FilterKit"),
+        .target(name: "FilterKit", dependencies: ["CTIFF"]),
         .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS"]),
         .executableTarget(
             name: "stdio-filter",

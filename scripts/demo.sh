@@ -15,6 +15,14 @@ echo "== int16 -> float32 through a pipe, then into a file with exact statistics
 "$BIN" convert --mode 2 < samples/tiny-tomo.mrc | "$BIN" convert - demo-out/tiny-tomo-float.mrc
 "$BIN" info demo-out/tiny-tomo-float.mrc | sed -n '1,3p;9,12p;/Titles/,$p'
 
+echo "== CTF deconvolution (IsoNet's deconv; pixel size from the header) through a pipe into a smoothing stage"
+"$BIN" deconv --defocus 3 < samples/tiny-tomo.mrc | "$BIN" gaussian --sigma 0.7 > demo-out/tiny-tomo-deconv.mrc
+
+echo "== the same chain in one process: bit for bit the same result"
+"$BIN" run --chain "deconv:defocus=3,gaussian:sigma=0.7" samples/tiny-tomo.mrc demo-out/tiny-tomo-chain.mrc
+cmp <(tail -c +1025 demo-out/tiny-tomo-deconv.mrc) <(tail -c +1025 demo-out/tiny-tomo-chain.mrc) && echo "identical voxels"
+"$BIN" info demo-out/tiny-tomo-chain.mrc | sed -n '/Titles/,$p'
+
 echo "== and to float16 for a half-size copy"
 "$BIN" convert --mode 12 samples/tiny-tomo.mrc demo-out/tiny-tomo-half.mrc
 ls -l samples/tiny-tomo.mrc demo-out/

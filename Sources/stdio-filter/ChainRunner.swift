@@ -29,7 +29,7 @@ struct ChainOptions: ParsableArguments {
 /// Runs a chain of stages from an input path to an output path (`-` for the standard streams).
 enum ChainRunner {
     static func run(
-        stages: [any Stage], input: String, output: String, global: GlobalOptions, chain: ChainOptions,
+        stages: [any Stage], input: String, output: String, global: GlobalOptions, chain: ChainOptions, io: IOOptions,
         command: String, operation: String
     ) throws {
         let console = Console(command: command, quiet: global.quiet)
@@ -37,18 +37,14 @@ enum ChainRunner {
             try refuseTerminalOutput(output)
             if let threads = chain.threads { Parallel.threads = threads }
             Log.handler = { console.note($0) }
-            let source = try InputSource.open(input)
-            let reader = try MRCReader(source: source, memoryBudget: global.memory.bytes)
-            reader.warnings.forEach(console.warn)
+            let (source, reader) = try io.openInput(input, memoryBudget: global.memory.bytes, console: console)
             var options = global.pipelineOptions
             options.slabSections = chain.slab
             let pipeline = try Pipeline(reader: reader, stages: stages, options: options)
             var info = pipeline.outputInfo
             if let type = chain.outputType { info.elementType = type }
-            if info.elementType == .uint8 || info.elementType == .uint4 { info.elementType = Convert.defaultOutputType(for: info.elementType) }
-            let target = try OutputTarget.create(output, protecting: [source])
-            let writer = try MRCWriter(target: target, info: info, operation: operation)
-            writer.warnings.forEach(console.warn)
+            if chain.outputType == nil { info.elementType = Convert.defaultOutputType(for: info.elementType, format: try io.outputFormat(for: output)) }
+            let writer = try io.createOutput(output, info: info, operation: operation, protecting: [source], console: console)
             do {
                 try pipeline.run(writer: writer)
                 try writer.finish()

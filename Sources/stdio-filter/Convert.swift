@@ -26,6 +26,7 @@ struct Convert: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var io: IOOptions
 
     @Argument(help: ArgumentHelp("Input MRC file, or '-' for stdin.", valueName: "input"))
     var input: String = "-"
@@ -55,17 +56,15 @@ struct Convert: ParsableCommand {
         let console = Console(command: "convert", quiet: global.quiet)
         try console.run {
             try refuseTerminalOutput(output)
-            let source = try InputSource.open(input)
-            let reader = try MRCReader(source: source, memoryBudget: global.memory.bytes)
-            reader.warnings.forEach(console.warn)
+            let (source, reader) = try io.openInput(input, memoryBudget: global.memory.bytes, console: console)
             var info = reader.info
-            let storedType = type ?? mode.flatMap(Convert.elementType(forMode:)) ?? Convert.defaultOutputType(for: info.elementType)
+            let format = try io.outputFormat(for: output)
+            let storedType = type ?? mode.flatMap(Convert.elementType(forMode:)) ?? Convert.defaultOutputType(for: info.elementType, format: format)
             info.elementType = storedType
-            let target = try OutputTarget.create(output, protecting: [source])
-            let writer = try MRCWriter(
-                target: target, info: info,
-                operation: reader.info.elementType == storedType ? "convert" : "convert \(reader.info.elementType) to \(storedType)")
-            writer.warnings.forEach(console.warn)
+            let writer = try io.createOutput(
+                output, info: info,
+                operation: reader.info.elementType == storedType ? "convert" : "convert \(reader.info.elementType) to \(storedType)",
+                protecting: [source], console: console)
             do {
                 let pipeline = try Pipeline(reader: reader, stages: [], options: global.pipelineOptions)
                 try pipeline.run(writer: writer)
@@ -80,11 +79,13 @@ struct Convert: ParsableCommand {
         }
     }
 
-    /// The stored type when none is asked for: lossless, and readable by every MRC reader.
-    static func defaultOutputType(for input: ElementType) -> ElementType {
-        switch input {
-        case .uint8: return .uint16
-        case .uint4: return .int8
+    /// The stored type when none is asked for: lossless, and readable by every reader of the format
+    /// (MRC's mode 0 is signed in MRC2014, so unsigned bytes become uint16 there).
+    static func defaultOutputType(for input: ElementType, format: VolumeFormat) -> ElementType {
+        switch (input, format) {
+        case (.uint8, .mrc): return .uint16
+        case (.uint4, .mrc): return .int8
+        case (.uint4, .tiff): return .uint8
         default: return input
         }
     }

@@ -18,6 +18,7 @@ struct Run: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var chainOptions: ChainOptions
+    @OptionGroup var io: IOOptions
 
     @Option(help: ArgumentHelp("The stages, such as gaussian:sigma=2,median:size=3.", valueName: "spec"))
     var chain: String
@@ -36,7 +37,7 @@ struct Run: ParsableCommand {
             throw ValidationError("\(error)")
         }
         try ChainRunner.run(
-            stages: stages, input: input, output: output, global: global, chain: chainOptions,
+            stages: stages, input: input, output: output, global: global, chain: chainOptions, io: io,
             command: "run", operation: "run \(chain)")
     }
 }

@@ -18,6 +18,7 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var chainOptions: ChainOptions
+    @OptionGroup var io: IOOptions
 
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Stage parameters (--name value), then input and output paths.", valueName: "arguments"))
     var arguments: [String] = []
@@ -36,7 +37,7 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
         let operation = ([Factory.name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
         try ChainRunner.run(
             stages: [stage], input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-",
-            global: global, chain: chainOptions, command: Factory.name, operation: operation)
+            global: global, chain: chainOptions, io: io, command: Factory.name, operation: operation)
     }
 
     /// `--name value` and `--name=value` pairs, and the remaining words (paths; `-` included).

@@ -26,11 +26,11 @@ public final class DeconvolutionStage: WholeVolumeStage {
     private var engine: DeconvolutionEngine?
 
     /// - Parameter settings: with `angpix` 0 to take the pixel size from the input's header.
-    public init(settings: DeconvolutionSettings, mode: Mode = .auto, normalize: Bool = true, planner: String = "measure") {
+    public init(settings: DeconvolutionSettings, mode: Mode = .auto, normalize: Bool = true, planner: String = "auto") {
         self.settings = settings
         self.mode = mode
         self.normalize = normalize
-        rigor = FFTW.Rigor(rawValue: planner) ?? .measure
+        rigor = FFTW.Rigor(rawValue: planner) ?? .auto
     }
 
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {

@@ -9,18 +9,23 @@ import Glibc
 /// saved to `$XDG_CACHE_HOME/stdio-filter/fftwf-wisdom` (or `~/.cache/…`), and every call that is
 /// not thread-safe in FFTW (planning, destroying plans) made under one lock.
 enum FFTW {
-    /// How hard the planner tries: FFTW's ESTIMATE, MEASURE or PATIENT.
+    /// How hard the planner tries: FFTW's ESTIMATE, MEASURE or PATIENT, or `auto`: wisdom when
+    /// there is some for the shape, else MEASURE for transforms up to ``autoMeasureLimit`` values
+    /// and ESTIMATE above (measuring a large 3-D transform takes longer than it saves).
     enum Rigor: String, CaseIterable, Sendable {
-        case estimate, measure, patient
+        case auto, estimate, measure, patient
 
         var flags: UInt32 {
             switch self {
-            case .estimate: return UInt32(FFTW_ESTIMATE)
+            case .estimate, .auto: return UInt32(FFTW_ESTIMATE)
             case .measure: return UInt32(FFTW_MEASURE)
             case .patient: return UInt32(FFTW_PATIENT)
             }
         }
     }
+
+    /// Transforms of at most this many values are measured under ``Rigor/auto``.
+    static let autoMeasureLimit = 1 << 24
 
     /// Planning takes at most this long per plan (FFTW then uses the best plan found so far).
     static let planningTimeLimit = 20.0
@@ -49,14 +54,21 @@ enum FFTW {
 
     /// Makes a plan with `threads` threads; `make` receives the planner flags. Arrays given to
     /// `make` are overwritten by MEASURE and PATIENT: plan before filling them.
-    static func plan(threads: Int, rigor: Rigor, what: String, _ make: (UInt32) -> OpaquePointer?) throws -> Plan {
+    ///
+    /// - Parameter values: the transform's size in values, for ``Rigor/auto``.
+    static func plan(threads: Int, rigor: Rigor, values: Int, what: String, _ make: (UInt32) -> OpaquePointer?) throws -> Plan {
         try state.withLock { s in
             initialiseLocked(&s)
             fftwf_plan_with_nthreads(Int32(max(1, threads)))
-            guard let p = make(rigor.flags) else {
+            var effective = rigor
+            if rigor == .auto {
+                if let p = make(UInt32(FFTW_MEASURE) | UInt32(FFTW_WISDOM_ONLY)) { return Plan(p) }
+                effective = values <= autoMeasureLimit ? .measure : .estimate
+            }
+            guard let p = make(effective.flags) else {
                 throw FilterError.unsupported(source: "FFTW", what: "could not plan \(what)", hint: "")
             }
-            if rigor != .estimate { s.wisdomChanged = true }
+            if effective != .estimate { s.wisdomChanged = true }
             return Plan(p)
         }
     }
@@ -77,11 +89,13 @@ enum FFTW {
         }
     }
 
+    /// `mkdir -p`: creates `path` and its missing parents (errors are left to the export).
     private static func makeDirectories(_ path: String) {
-        var prefix = ""
-        for part in path.split(separator: "/", omittingEmptySubsequences: false) {
-            prefix += prefix.isEmpty && part.isEmpty ? "/" : (prefix.hasSuffix("/") ? "" : "/") + part
-            if !part.isEmpty { mkdir(prefix, 0o755) }
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part
+            mkdir(prefix, 0o755)
+            prefix += "/"
         }
     }
 

@@ -28,10 +28,10 @@ final class InMemoryDeconvolution: DeconvolutionEngine {
         buffer = FFTW.Buffer(floats: size.z * size.y * rowStride)
         let data = buffer.pointer
         let (nz, ny, nx) = (Int32(size.z), Int32(size.y), Int32(size.x))
-        forward = try FFTW.plan(threads: Parallel.threads, rigor: rigor, what: "a \(size) real-to-complex FFT") { flags in
+        forward = try FFTW.plan(threads: Parallel.threads, rigor: rigor, values: size.voxelCount, what: "a \(size) real-to-complex FFT") { flags in
             fftwf_plan_dft_r2c_3d(nz, ny, nx, data, data.complex, flags)
         }
-        backward = try FFTW.plan(threads: Parallel.threads, rigor: rigor, what: "a \(size) complex-to-real FFT") { flags in
+        backward = try FFTW.plan(threads: Parallel.threads, rigor: rigor, values: size.voxelCount, what: "a \(size) complex-to-real FFT") { flags in
             fftwf_plan_dft_c2r_3d(nz, ny, nx, data.complex, data, flags)
         }
     }

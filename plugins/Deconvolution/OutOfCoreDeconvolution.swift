@@ -60,17 +60,17 @@ final class OutOfCoreDeconvolution: DeconvolutionEngine {
         workers = (0..<threads).map { _ in (FFTW.Buffer(floats: ny * nx), FFTW.Buffer(floats: ny * 2 * hx)) }
         blockBuffer = FFTW.Buffer(floats: nz * blockRows * 2 * hx)
         let (real, spectrum, block, columns) = (workers[0].real.pointer, workers[0].spectrum.pointer, blockBuffer.pointer, Int32(blockRows * hx))
-            sectionForward = try FFTW.plan(threads: 1, rigor: rigor, what: "a \(nx)×\(ny) real-to-complex FFT") { flags in
+            sectionForward = try FFTW.plan(threads: 1, rigor: rigor, values: nx * ny, what: "a \(nx)×\(ny) real-to-complex FFT") { flags in
                 fftwf_plan_dft_r2c_2d(Int32(ny), Int32(nx), real, spectrum.complex, flags)
             }
-            sectionBackward = try FFTW.plan(threads: 1, rigor: rigor, what: "a \(nx)×\(ny) complex-to-real FFT") { flags in
+            sectionBackward = try FFTW.plan(threads: 1, rigor: rigor, values: nx * ny, what: "a \(nx)×\(ny) complex-to-real FFT") { flags in
                 fftwf_plan_dft_c2r_2d(Int32(ny), Int32(nx), spectrum.complex, real, flags)
             }
             var n = Int32(nz)
-            columnForward = try FFTW.plan(threads: threads, rigor: rigor, what: "\(columns) FFTs of length \(nz)") { flags in
+            columnForward = try FFTW.plan(threads: threads, rigor: rigor, values: nz * Int(columns), what: "\(columns) FFTs of length \(nz)") { flags in
                 fftwf_plan_many_dft(1, &n, columns, block.complex, nil, columns, 1, block.complex, nil, columns, 1, FFTW_FORWARD, flags)
             }
-            columnBackward = try FFTW.plan(threads: threads, rigor: rigor, what: "\(columns) FFTs of length \(nz)") { flags in
+            columnBackward = try FFTW.plan(threads: threads, rigor: rigor, values: nz * Int(columns), what: "\(columns) FFTs of length \(nz)") { flags in
                 fftwf_plan_many_dft(1, &n, columns, block.complex, nil, columns, 1, block.complex, nil, columns, 1, FFTW_BACKWARD, flags)
             }
     }

@@ -1,6 +1,7 @@
 # Shared helpers of the benchmark scripts (sourced, not run).
 #   bench_setup GIB          builds the release binary into $BIN, makes $BIG (GIB GiB float32,
 #                            1024×1024×NZ, written by mrcfile into bench-out/) and warms the cache
+#   bench_volume PATH NX NY NZ   writes a float32 noise volume with mrcfile unless PATH exists
 #   bench_run REPEATS        runs the cases in the arrays `names` and `cmds`, keeps the best wall
 #                            time and the largest peak RSS of each
 #   bench_table REF          prints the table: seconds, MiB/s of input, peak RSS, ratio to case REF
@@ -9,25 +10,28 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 OUT=bench-out
 mkdir -p "$OUT"
 
+bench_volume() {
+  local path="$1"
+  [ -f "$path" ] && return 0
+  echo "generating $path ($2×$3×$4 float32)..." >&2
+  python3 - "$@" <<'PY'
+import sys, numpy as np, mrcfile
+path, nx, ny, nz = sys.argv[1], *map(int, sys.argv[2:5])
+with mrcfile.new_mmap(path, shape=(nz, ny, nx), mrc_mode=2, overwrite=True) as m:
+    rng = np.random.default_rng(1)
+    step = max(1, (16 << 20) // (nx * ny * 4))
+    for z in range(0, nz, step):
+        m.data[z:z + step] = rng.standard_normal((min(step, nz - z), ny, nx), dtype=np.float32)
+    m.voxel_size = 10.0
+PY
+}
+
 bench_setup() {
   local gib="$1"
   swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
   BIN="$(swift build -c release --show-bin-path)/stdio-filter"
   BIG="$OUT/big-${gib}g.mrc"
-  if [ ! -f "$BIG" ]; then
-    echo "generating $BIG ($gib GiB float32)..." >&2
-    python3 - "$BIG" "$gib" <<'PY'
-import sys, numpy as np, mrcfile
-path, gib = sys.argv[1], float(sys.argv[2])
-nx = ny = 1024
-nz = int(gib * (1 << 30) / (nx * ny * 4))
-with mrcfile.new_mmap(path, shape=(nz, ny, nx), mrc_mode=2, overwrite=True) as m:
-    rng = np.random.default_rng(1)
-    for z in range(0, nz, 16):
-        m.data[z:z + 16] = rng.standard_normal((min(16, nz - z), ny, nx), dtype=np.float32)
-    m.voxel_size = 10.0
-PY
-  fi
+  bench_volume "$BIG" 1024 1024 "$(awk -v g="$gib" 'BEGIN { print int(g * 256) }')"
   SIZE=$(stat -c %s "$BIG")
   cat "$BIG" > /dev/null   # warm the page cache
 }
@@ -58,7 +62,7 @@ bench_run() {
 
 bench_table() {
   local ref="$1" n
-  echo "volume: $BIG, $SIZE bytes; best of $REPEATS runs; peak RSS = max over runs (for pipelines: the largest process)"
+  echo "volume: ${BIG:-}, ${SIZE:-} bytes; best of $REPEATS runs; peak RSS = max over runs (for pipelines: the largest process)"
   printf "%-22s %9s %11s %12s %10s\n" case seconds "MiB/s" "peak RSS" "vs $ref"
   for n in "${names[@]}"; do
     awk -v n="$n" -v t="${best_time[$n]}" -v m="${best_rss[$n]}" -v s="$SIZE" -v c="${best_time[$ref]}" \

@@ -80,6 +80,10 @@ public final class OutputTarget {
 
     deinit { if !committed { discard() } }
 
+    /// The descriptor of the temporary file behind a file output, for writers that seek (libtiff);
+    /// nil for standard output. Closed by ``commit()`` or ``discard()``.
+    public var fileDescriptor: Int32? { temporaryPath == nil ? nil : fd }
+
     /// Appends bytes.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try SystemCalls.writeFully(fd, bytes, target: name)

@@ -71,7 +71,7 @@ public final class Pipeline {
     }
 
     /// Streams the whole volume through the chain into `writer` (which is not finished here).
-    public func run(writer: MRCWriter) throws {
+    public func run(writer: any VolumeWriter) throws {
         if needsPrepass || (stages.first as? TileStage)?.boundary == .periodic, !reader.supportsRandomAccess {
             let progress = ProgressReporter(label: "spooling \(reader.sourceName) to disk", total: reader.info.size.z, enabled: options.showProgress)
             reader = try SpooledVolume(copying: reader, directory: options.spoolDirectory, progress: progress.update)
@@ -132,7 +132,7 @@ public final class Pipeline {
         progress.finish()
     }
 
-    private func stream(into writer: MRCWriter) throws {
+    private func stream(into writer: any VolumeWriter) throws {
         let last = try makeNodes(stageCount: stages.count, readAhead: true)
         let out = outputInfo
         let slab = plan.slabSections

@@ -3,7 +3,7 @@
 /// Two slab buffers circulate, so the compute thread blocks when the writer falls behind, and
 /// the first write error stops both sides.
 final class SlabWriter: @unchecked Sendable {
-    private let writer: MRCWriter
+    private let writer: any VolumeWriter
     private let rowsPerSection: Int
     private let sectionVoxels: Int
     private let free = BlockingQueue<SendablePointer>(capacity: 2)
@@ -13,7 +13,7 @@ final class SlabWriter: @unchecked Sendable {
 
     static func bytes(sectionBytes: Int, sectionsPerSlab: Int) -> Int { 3 * sectionBytes * max(1, sectionsPerSlab) }
 
-    init(writer: MRCWriter, info: VolumeInfo, sectionsPerSlab: Int) {
+    init(writer: any VolumeWriter, info: VolumeInfo, sectionsPerSlab: Int) {
         self.writer = writer
         rowsPerSection = info.size.y
         sectionVoxels = info.size.sectionVoxels
@@ -70,5 +70,5 @@ final class SlabWriter: @unchecked Sendable {
 }
 
 private struct UncheckedWriter: @unchecked Sendable {
-    let writer: MRCWriter
+    let writer: any VolumeWriter
 }
