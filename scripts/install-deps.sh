@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what stdio-filter needs on Debian 12: the C libraries (-dev packages), the tools the
-# tests and benchmarks call, and the Python helpers the tests use as oracles (mrcfile, numpy).
+# tests and benchmarks call, and the Python helpers the tests use as oracles (mrcfile, numpy, tifffile).
 # Swift itself (6.0 or newer) must already be on PATH: see README "Install".
 set -euo pipefail
 
@@ -24,10 +24,11 @@ if [ "${CI:-}" = "true" ] || [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import mrcfile, numpy' >/dev/null 2>&1; then
-  echo "install-deps: pip install mrcfile numpy" >&2
-  python3 -m pip install --quiet mrcfile numpy 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages mrcfile numpy
+PIP_PACKAGES=(mrcfile numpy tifffile)   # independent oracles of the MRC, deconvolution and TIFF tests
+if ! python3 -c 'import mrcfile, numpy, tifffile' >/dev/null 2>&1; then
+  echo "install-deps: pip install ${PIP_PACKAGES[*]}" >&2
+  python3 -m pip install --quiet "${PIP_PACKAGES[@]}" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "${PIP_PACKAGES[@]}"
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

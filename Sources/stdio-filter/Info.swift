@@ -4,7 +4,7 @@ import FilterKit
 /// `stdio-filter info`: print an MRC header the way IMOD's `header` does.
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print an MRC header (like IMOD's 'header'), with how this tool reads it.",
+        abstract: "Print an MRC header (like IMOD's 'header'), or a TIFF stack's layout, with how this tool reads it.",
         discussion: """
             Shows the raw fields (in file order: columns, rows, sections), the extended header
             type, byte order, and the interpretation used by every filter: size in X,Y,Z, stored
@@ -29,10 +29,42 @@ struct Info: ParsableCommand {
         let console = Console(command: "info", quiet: global.quiet)
         try console.run {
             let source = try InputSource.open(input)
+            if VolumeFormat.detect(magic: try source.peek(4)) == .tiff {
+                let reader = try TIFFReader(source: source)
+                print(json ? Info.json(reader) : Info.text(reader), terminator: "")
+                reader.warnings.forEach(console.warn)
+                return
+            }
             let reader = try MRCReader(source: source, memoryBudget: global.memory.bytes, requireData: false)
             let report = HeaderReport(reader: reader)
             print(json ? report.json() : report.text(), terminator: "")
             reader.warnings.forEach(console.warn)
         }
+    }
+}
+
+extension Info {
+    /// A TIFF stack as this tool reads it.
+    static func text(_ reader: TIFFReader) -> String {
+        let i = reader.info
+        return """
+             File: \(reader.sourceName) (TIFF)
+             Layout: \(reader.layout)
+             Size in X, Y, Z: \(i.size.x) \(i.size.y) \(i.size.z)
+             Type: \(i.elementType)
+             Voxel size (Å): \(i.voxelSize.x) \(i.voxelSize.y) \(i.voxelSize.z)\(i.voxelSize.x == 0 ? " (unknown)" : "")
+             Kind: \(i.kind)
+
+            """
+    }
+
+    static func json(_ reader: TIFFReader) -> String {
+        let i = reader.info
+        let fields = [
+            ("source", quoted(reader.sourceName)), ("format", quoted("tiff")), ("layout", quoted(reader.layout)),
+            ("size", "[\(i.size.x), \(i.size.y), \(i.size.z)]"), ("element_type", quoted("\(i.elementType)")),
+            ("voxel_size", "[\(i.voxelSize.x), \(i.voxelSize.y), \(i.voxelSize.z)]"), ("kind", quoted("\(i.kind)")),
+        ]
+        return "{\n" + fields.map { "  \(quoted($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
     }
 }

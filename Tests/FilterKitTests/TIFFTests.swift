@@ -170,3 +170,48 @@ struct TIFFWriterTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 }
+
+@Suite("ImageJ's single-IFD layout for stacks over 4 GiB")
+struct ImageJContiguousTests {
+    /// A classic little-endian TIFF with one IFD describing `images` uint16 planes stored back to back.
+    static func contiguousFile(width: Int, height: Int, images: Int, writtenPlanes: Int) -> Data {
+        let description = Array("ImageJ=1.53t\nimages=\(images)\nslices=\(images)\nunit=nm\nspacing=3\nloop=false\n\0".utf8)
+        var d = Data()
+        func u16(_ v: Int) { d.append(contentsOf: withUnsafeBytes(of: UInt16(v).littleEndian, Array.init)) }
+        func u32(_ v: Int) { d.append(contentsOf: withUnsafeBytes(of: UInt32(v).littleEndian, Array.init)) }
+        let entries = 11, ifdBytes = 2 + entries * 12 + 4
+        let descriptionOffset = 8 + ifdBytes, dataOffset = descriptionOffset + description.count
+        let planeBytes = width * height * 2
+        d.append(contentsOf: [0x49, 0x49]); u16(42); u32(8)
+        u16(entries)
+        for (tag, type, count, value) in [
+            (256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 16), (259, 3, 1, 1), (262, 3, 1, 1),
+            (270, 2, description.count, descriptionOffset), (273, 4, 1, dataOffset), (277, 3, 1, 1),
+            (278, 4, 1, height), (279, 4, 1, planeBytes), (339, 3, 1, 1),
+        ] {
+            u16(tag); u16(type); u32(count)
+            if type == 3 { u16(value); u16(0) } else { u32(value) }
+        }
+        u32(0)
+        d.append(contentsOf: description)
+        for k in 0..<writtenPlanes {
+            for i in 0..<(width * height) { u16(k * 1000 + i) }
+        }
+        return d
+    }
+
+    @Test("planes past the one IFD are read from their computed offsets; a short file is refused")
+    func contiguous() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("big.tif").path
+        try Self.contiguousFile(width: 6, height: 5, images: 4, writtenPlanes: 4).write(to: URL(fileURLWithPath: path))
+        let (reader, values) = try readAnyVolume(InputSource.open(path))
+        #expect(reader.info.size == Size3(x: 6, y: 5, z: 4))
+        #expect((reader as? TIFFReader)?.layout.contains("ImageJ contiguous layout") == true)
+        #expect((0..<4).map { Int(values[$0 * 30 + 7]) } == [7, 1007, 2007, 3007])
+        try Self.contiguousFile(width: 6, height: 5, images: 4, writtenPlanes: 3).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: FilterError.self) { _ = try readAnyVolume(InputSource.open(path)) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("truncated"))
+    }
+}
