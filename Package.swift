@@ -42,7 +42,7 @@ let package = Package(
             ] + stagePlugins.map { .target(name: $0) } + [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "FilterKitTests", dependencies: ["FilterKit"]),
+        .testTarget(name: "FilterKitTests", dependencies: ["FilterKit"], exclude: ["Fixtures"]),
         .testTarget(name: "StagesTests", dependencies: ["FilterKit"] + stagePlugins.map { .target(name: $0) }),
         .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit"]),
     ]

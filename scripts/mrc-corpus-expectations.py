@@ -12,7 +12,6 @@ Data are compared through an exact checksum of the float32 values in X-fastest o
   sum over i of bits(v_i) * (2i + 1)  modulo 2**64   (bits = the IEEE-754 pattern as uint32).
 Usage: mrc-corpus-expectations.py CORPUS_DIR OUT_JSON
 """
-import json
 import os
 import struct
 import sys
@@ -21,12 +20,10 @@ import warnings
 import mrcfile
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_oracle import checksum, write_table  # noqa: E402
 
-def checksum(values_xyz_fastest: np.ndarray) -> int:
-    bits = np.ascontiguousarray(values_xyz_fastest, dtype="<f4").view("<u4").ravel().astype(np.uint64)
-    weights = np.arange(bits.size, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    with np.errstate(over="ignore"):
-        return int(np.sum(bits * weights, dtype=np.uint64))
+
 
 
 def raw_header(path):
@@ -111,20 +108,5 @@ def expectation(path):
     }
 
 
-def main():
-    corpus, out = sys.argv[1], sys.argv[2]
-    result = {}
-    for folder in sorted(os.listdir(corpus)):
-        base = os.path.join(corpus, folder)
-        if not os.path.isdir(base):
-            continue
-        for name in sorted(os.listdir(base)):
-            result[f"{folder}/{name}"] = expectation(os.path.join(base, name))
-    with open(out, "w") as f:
-        json.dump(result, f, indent=1, sort_keys=True)
-        f.write("\n")
-    print(f"{len(result)} files, {sum(r['status'] == 'ok' for r in result.values())} readable", file=sys.stderr)
-
-
 if __name__ == "__main__":
-    main()
+    write_table(expectation)

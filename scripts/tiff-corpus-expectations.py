@@ -12,21 +12,18 @@ the README documents, implemented here on their own:
 Data are compared through the exact checksum of the float32 values of mrc-corpus-expectations.py.
 Usage: tiff-corpus-expectations.py CORPUS_TIFF_DIR OUT_JSON
 """
-import json
 import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_oracle import checksum, write_table  # noqa: E402
 import tifffile
 
 UNITS = {"nm": 10.0, "micron": 1e4, "um": 1e4, "\u00b5m": 1e4, "a": 1.0, "\u00c5": 1.0, "angstrom": 1.0, "mm": 1e7, "cm": 1e8}
 
 
-def checksum(values_xyz_fastest):
-    bits = np.ascontiguousarray(values_xyz_fastest, dtype="<f4").view("<u4").ravel().astype(np.uint64)
-    weights = np.arange(bits.size, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    with np.errstate(over="ignore"):
-        return int(np.sum(bits * weights, dtype=np.uint64))
 
 
 def rational(tag):
@@ -78,19 +75,5 @@ def expectation(path):
         }
 
 
-def main():
-    corpus, out = sys.argv[1], sys.argv[2]
-    result = {}
-    for folder in sorted(os.listdir(corpus)):
-        full = os.path.join(corpus, folder)
-        if not os.path.isdir(full):
-            continue
-        for name in sorted(os.listdir(full)):
-            result[f"{folder}/{name}"] = expectation(os.path.join(full, name))
-    with open(out, "w") as f:
-        json.dump(result, f, indent=1, sort_keys=True)
-        f.write("\n")
-
-
 if __name__ == "__main__":
-    main()
+    write_table(expectation)

@@ -26,25 +26,38 @@ struct ChainOptions: ParsableArguments {
     var outputType: ElementType? { type ?? mode.flatMap(Convert.elementType(forMode:)) }
 }
 
-/// Runs a chain of stages from an input path to an output path (`-` for the standard streams).
+/// Runs a chain of stages from an input path to an output path (`-` for the standard streams):
+/// what `convert`, every stage subcommand and `run` share.
 enum ChainRunner {
     static func run(
         stages: [any Stage], input: String, output: String, global: GlobalOptions, chain: ChainOptions, io: IOOptions,
         command: String, operation: String
     ) throws {
+        try run(
+            stages: stages, input: input, output: output, global: global, io: io, outputType: chain.outputType,
+            slab: chain.slab, threads: chain.threads, command: command, operation: { _, _ in operation })
+    }
+
+    /// - Parameters:
+    ///   - outputType: the stored type, or nil for the chain's own (see ``Convert/defaultOutputType(for:format:)``).
+    ///   - operation: the label added to the output, given the input's and the output's stored types.
+    static func run(
+        stages: [any Stage], input: String, output: String, global: GlobalOptions, io: IOOptions, outputType: ElementType?,
+        slab: Int?, threads: Int?, command: String, operation: (ElementType, ElementType) -> String
+    ) throws {
         let console = Console(command: command, quiet: global.quiet)
         try console.run {
             try refuseTerminalOutput(output)
-            if let threads = chain.threads { Parallel.threads = threads }
+            if let threads { Parallel.threads = threads }
             Log.handler = { console.note($0) }
             let (source, reader) = try io.openInput(input, memoryBudget: global.memory.bytes, console: console)
             var options = global.pipelineOptions
-            options.slabSections = chain.slab
+            options.slabSections = slab
             let pipeline = try Pipeline(reader: reader, stages: stages, options: options)
             var info = pipeline.outputInfo
-            if let type = chain.outputType { info.elementType = type }
-            if chain.outputType == nil { info.elementType = Convert.defaultOutputType(for: info.elementType, format: try io.outputFormat(for: output)) }
-            let writer = try io.createOutput(output, info: info, operation: operation, protecting: [source], console: console)
+            info.elementType = try outputType ?? Convert.defaultOutputType(for: info.elementType, format: io.outputFormat(for: output))
+            let writer = try io.createOutput(
+                output, info: info, operation: operation(reader.info.elementType, info.elementType), protecting: [source], console: console)
             do {
                 try pipeline.run(writer: writer)
                 try writer.finish()

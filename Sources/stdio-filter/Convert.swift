@@ -53,30 +53,10 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
-        let console = Console(command: "convert", quiet: global.quiet)
-        try console.run {
-            try refuseTerminalOutput(output)
-            let (source, reader) = try io.openInput(input, memoryBudget: global.memory.bytes, console: console)
-            var info = reader.info
-            let format = try io.outputFormat(for: output)
-            let storedType = type ?? mode.flatMap(Convert.elementType(forMode:)) ?? Convert.defaultOutputType(for: info.elementType, format: format)
-            info.elementType = storedType
-            let writer = try io.createOutput(
-                output, info: info,
-                operation: reader.info.elementType == storedType ? "convert" : "convert \(reader.info.elementType) to \(storedType)",
-                protecting: [source], console: console)
-            do {
-                let pipeline = try Pipeline(reader: reader, stages: [], options: global.pipelineOptions)
-                try pipeline.run(writer: writer)
-                try writer.finish()
-            } catch {
-                writer.abort()
-                throw error
-            }
-            if writer.clampedCount > 0 {
-                console.warn("\(writer.clampedCount) voxels were outside the \(storedType) range (or NaN) and were clamped")
-            }
-        }
+        try ChainRunner.run(
+            stages: [], input: input, output: output, global: global, io: io,
+            outputType: type ?? mode.flatMap(Convert.elementType(forMode:)), slab: nil, threads: nil, command: "convert",
+            operation: { from, to in from == to ? "convert" : "convert \(from) to \(to)" })
     }
 
     /// The stored type when none is asked for: lossless, and readable by every reader of the format

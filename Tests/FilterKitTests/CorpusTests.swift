@@ -3,7 +3,7 @@ import Testing
 @testable import FilterKit
 
 /// What `scripts/mrc-corpus-expectations.py` says a corpus file must read as.
-struct CorpusExpectation: Decodable, Sendable, CustomTestStringConvertible {
+struct CorpusExpectation: CorpusEntry, CustomTestStringConvertible {
     var file: String = ""
     let status: String
     let reason: String?
@@ -21,17 +21,7 @@ struct CorpusExpectation: Decodable, Sendable, CustomTestStringConvertible {
         case status, reason, size, type, voxel_size, origin, checksum, min, max
     }
 
-    static let all: [CorpusExpectation] = {
-        let url = fixturesDirectory.appendingPathComponent("mrc-corpus-expected.json")
-        guard let data = try? Data(contentsOf: url),
-            let table = try? JSONDecoder().decode([String: CorpusExpectation].self, from: data)
-        else { return [] }
-        return table.sorted { $0.key < $1.key }.map { key, value in
-            var entry = value
-            entry.file = key
-            return entry
-        }
-    }()
+    static let all: [CorpusExpectation] = loadCorpusTable("mrc-corpus-expected.json")
 }
 
 @Suite("MRC corpus (../shared/corpus/mrc)", .enabled(if: corpusDirectory != nil, "shared corpus absent: ../shared/corpus/mrc not found"))

@@ -2,33 +2,9 @@ import Foundation
 import Testing
 @testable import FilterKit
 
-/// What `scripts/tiff-corpus-expectations.py` (tifffile) says a TIFF corpus file must read as.
-struct TIFFExpectation: Decodable, Sendable, CustomTestStringConvertible {
-    var file: String = ""
-    let status: String
-    let reason: String?
-    let size: [Int]?
-    let type: String?
-    let voxel_size: [Float]?
-    let checksum: String?
-
-    var testDescription: String { file }
-
-    enum CodingKeys: String, CodingKey {
-        case status, reason, size, type, voxel_size, checksum
-    }
-
-    static let all: [TIFFExpectation] = {
-        let url = fixturesDirectory.appendingPathComponent("tiff-corpus-expected.json")
-        guard let data = try? Data(contentsOf: url),
-            let table = try? JSONDecoder().decode([String: TIFFExpectation].self, from: data)
-        else { return [] }
-        return table.sorted { $0.key < $1.key }.map { key, value in
-            var entry = value
-            entry.file = key
-            return entry
-        }
-    }()
+/// The TIFF corpus table uses the MRC table's entry type (no origin: TIFF has none).
+extension CorpusExpectation {
+    static let tiff: [CorpusExpectation] = loadCorpusTable("tiff-corpus-expected.json")
 }
 
 let tiffCorpusDirectory: URL? = corpusDirectory.map { $0.deletingLastPathComponent().appendingPathComponent("tiff") }
@@ -50,12 +26,12 @@ struct TIFFCorpusTests {
         for folder in ["real", "generated"] {
             files += try FileManager.default.contentsOfDirectory(atPath: corpus.appendingPathComponent(folder).path).map { "\(folder)/\($0)" }
         }
-        #expect(Set(files) == Set(TIFFExpectation.all.map(\.file)))
+        #expect(Set(files) == Set(CorpusExpectation.tiff.map(\.file)))
         #expect(files.count == 31)
     }
 
-    @Test("each file reads as tifffile says (shape, type, voxel size, every value), or is refused", arguments: TIFFExpectation.all)
-    func readsLikeOracle(_ expected: TIFFExpectation) throws {
+    @Test("each file reads as tifffile says (shape, type, voxel size, every value), or is refused", arguments: CorpusExpectation.tiff)
+    func readsLikeOracle(_ expected: CorpusExpectation) throws {
         let path = try #require(tiffCorpusDirectory).appendingPathComponent(expected.file).path
         if expected.status == "refused" {
             let error = #expect(throws: FilterError.self) { _ = try readAnyVolume(InputSource.open(path)) }

@@ -12,6 +12,24 @@ let corpusDirectory: URL? = {
 
 let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
+/// One file's entry in an expectation table written by a `scripts/*-corpus-expectations.py` oracle.
+protocol CorpusEntry: Decodable, Sendable {
+    /// The file, relative to its corpus folder (the table's key).
+    var file: String { get set }
+}
+
+/// The entries of `Fixtures/<name>` (a JSON object keyed by file), sorted by file; empty if absent.
+func loadCorpusTable<Entry: CorpusEntry>(_ name: String) -> [Entry] {
+    guard let data = try? Data(contentsOf: fixturesDirectory.appendingPathComponent(name)),
+        let table = try? JSONDecoder().decode([String: Entry].self, from: data)
+    else { return [] }
+    return table.sorted { $0.key < $1.key }.map { key, value in
+        var entry = value
+        entry.file = key
+        return entry
+    }
+}
+
 /// The exact checksum the corpus oracle computes: Σ bits(vᵢ)·(2i+1) mod 2⁶⁴.
 func orderedChecksum(_ values: UnsafeBufferPointer<Float>) -> UInt64 {
     var sum: UInt64 = 0

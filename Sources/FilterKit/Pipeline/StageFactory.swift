@@ -2,7 +2,7 @@
 ///
 /// Like FFmpeg's `AVFilter` entries, factories are listed at compile time (``StageRegistry``)
 /// and carry their metadata, so `stdio-filter list` and `--help` need no stage instance.
-public protocol StageFactory {
+public protocol StageFactory: Sendable {
     /// The chain and subcommand name, such as `gaussian`.
     static var name: String { get }
     /// One line for `list` and `--help`.
