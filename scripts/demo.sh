@@ -23,6 +23,10 @@ echo "== the same chain in one process: bit for bit the same result"
 cmp <(tail -c +1025 demo-out/tiny-tomo-deconv.mrc) <(tail -c +1025 demo-out/tiny-tomo-chain.mrc) && echo "identical voxels"
 "$BIN" info demo-out/tiny-tomo-chain.mrc | sed -n '/Titles/,$p'
 
+echo "== to a TIFF stack that ImageJ/Fiji opens with its voxel size, and back"
+"$BIN" convert demo-out/tiny-tomo-chain.mrc demo-out/tiny-tomo-chain.tif
+"$BIN" info demo-out/tiny-tomo-chain.tif
+
 echo "== and to float16 for a half-size copy"
 "$BIN" convert --mode 12 samples/tiny-tomo.mrc demo-out/tiny-tomo-half.mrc
 ls -l samples/tiny-tomo.mrc demo-out/
