@@ -1,0 +1,210 @@
+import CBLAS
+import FilterKit
+
+/// Per-thread scratch of the convolutions: a column (im2col) buffer and partial gradients, grown
+/// on first use and kept, so steady-state steps allocate nothing.
+final class ConvolutionWorkspace {
+    private var buffers: [[UnsafeMutablePointer<Float>?]]
+    private var capacities: [[Int]]
+
+    init(workers: Int) {
+        buffers = Array(repeating: [nil, nil, nil], count: workers)
+        capacities = Array(repeating: [0, 0, 0], count: workers)
+    }
+
+    deinit { buffers.joined().forEach { $0?.deallocate() } }
+
+    /// Buffer `slot` (0 columns, 1 weight gradient, 2 bias gradient) of `worker`, at least `count` floats.
+    func buffer(_ slot: Int, worker: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        if capacities[worker][slot] < count {
+            buffers[worker][slot]?.deallocate()
+            buffers[worker][slot] = .allocate(capacity: count)
+            capacities[worker][slot] = count
+        }
+        return buffers[worker][slot]!
+    }
+
+    var workers: Int { buffers.count }
+}
+
+/// Fills rows of an im2col matrix: for each voxel of `voxels` (flat over the batch), the 27
+/// neighbours' channels in tap order (z, y, x), zeros past the faces ("same" padding).
+///
+/// Row `v − voxels.lowerBound` holds `27 · C` floats; tap `t = (kz·3 + ky)·3 + kx` starts at `t · C`.
+@inlinable
+func gatherNeighbourhoods(_ source: UnsafePointer<Float>, _ shape: TensorShape, voxels: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
+    let (c, d, h, w) = (shape.channels, shape.depth, shape.height, shape.width)
+    let perSample = d &* h &* w, k = 27 &* c
+    var row = columns
+    for v in voxels {
+        let n = v / perSample, r = v &- n &* perSample
+        let z = r / (h &* w), y = (r / w) % h, x = r % w
+        var tap = row
+        for dz in -1...1 {
+            let zz = z &+ dz
+            for dy in -1...1 {
+                let yy = y &+ dy
+                let inside = zz >= 0 && zz < d && yy >= 0 && yy < h
+                let base = source + (((n &* d &+ zz) &* h &+ yy) &* w) &* c
+                for dx in -1...1 {
+                    let xx = x &+ dx
+                    if inside && xx >= 0 && xx < w {
+                        let s = base + (xx &* c)
+                        var i = 0
+                        while i < c { tap[i] = s[i]; i &+= 1 }
+                    } else {
+                        tap.update(repeating: 0, count: c)
+                    }
+                    tap += c
+                }
+            }
+        }
+        row += k
+    }
+}
+
+/// A 3×3×3 convolution with "same" zero padding (and a bias unless `bias` is false), on
+/// channels-last tensors: per chunk of voxels, im2col then one `cblas_sgemm` with the voxels
+/// as M. The backward pass computes the weight gradient as colsᵀ·dY and the input gradient as
+/// a convolution of dY with the flipped, transposed kernel (a gather, so threads never write
+/// the same voxel).
+///
+/// Weights are stored `[tap · Cin + ci][co]` (K × Cout); in PyTorch they are `[co][ci][kz][ky][kx]`.
+public final class Convolution3D {
+    public let inputChannels: Int
+    public let outputChannels: Int
+    public let weight: Parameter
+    public let bias: Parameter?
+    /// The weights as `[tap · Cin + ci][co]`; ``weight`` holds them in PyTorch order for saving.
+    let kernel: UnsafeMutablePointer<Float>
+    let kernelGradient: UnsafeMutablePointer<Float>
+    /// The flipped, transposed kernel `[tap · Cout + co][ci]` for the input gradient.
+    private let flipped: UnsafeMutablePointer<Float>
+    private let workspace: ConvolutionWorkspace
+    /// Floats of im2col rows per chunk at most (8 MiB).
+    static let columnBudget = 2 << 20
+
+    init(name: String, inputChannels cin: Int, outputChannels cout: Int, bias hasBias: Bool = true, workspace: ConvolutionWorkspace) {
+        inputChannels = cin
+        outputChannels = cout
+        weight = Parameter(name: "\(name).weight", torchShape: [cout, cin, 3, 3, 3])
+        bias = hasBias ? Parameter(name: "\(name).bias", torchShape: [cout]) : nil
+        kernel = .allocate(capacity: 27 * cin * cout)
+        kernelGradient = .allocate(capacity: 27 * cin * cout)
+        flipped = .allocate(capacity: 27 * cin * cout)
+        kernel.initialize(repeating: 0, count: 27 * cin * cout)
+        kernelGradient.initialize(repeating: 0, count: 27 * cin * cout)
+        flipped.initialize(repeating: 0, count: 27 * cin * cout)
+        self.workspace = workspace
+    }
+
+    deinit {
+        kernel.deallocate()
+        kernelGradient.deallocate()
+        flipped.deallocate()
+    }
+
+    var k: Int { 27 * inputChannels }
+
+    /// Copies ``weight`` (PyTorch order) into the GEMM layout; call after changing the weights.
+    func loadKernel() {
+        let (cin, cout) = (inputChannels, outputChannels)
+        for co in 0..<cout {
+            for ci in 0..<cin {
+                for t in 0..<27 {
+                    let w = weight.value[(co * cin + ci) * 27 + t]
+                    kernel[(t * cin + ci) * cout + co] = w
+                    flipped[((26 - t) * cout + co) * cin + ci] = w
+                }
+            }
+        }
+    }
+
+    /// Adds the GEMM-layout gradient to ``weight``'s (PyTorch order) and clears it.
+    func storeKernelGradient() {
+        let (cin, cout) = (inputChannels, outputChannels)
+        for co in 0..<cout {
+            for ci in 0..<cin {
+                for t in 0..<27 {
+                    weight.gradient[(co * cin + ci) * 27 + t] += kernelGradient[(t * cin + ci) * cout + co]
+                }
+            }
+        }
+        kernelGradient.update(repeating: 0, count: 27 * cin * cout)
+    }
+
+    /// Voxels per chunk for rows of `k` floats.
+    static func chunkVoxels(k: Int) -> Int { max(64, min(4096, columnBudget / max(1, k))) }
+
+    /// Calls `body(worker, voxelRange)` for chunks of the batch's voxels, on the workspace's threads.
+    private func forEachChunk(_ voxels: Int, k: Int, _ body: (Int, Range<Int>) -> Void) {
+        let size = Convolution3D.chunkVoxels(k: k)
+        let chunks = (voxels + size - 1) / size
+        Parallel.forEachPiece(chunks) { worker, range in
+            for c in range { body(worker, (c * size)..<min(voxels, (c + 1) * size)) }
+        }
+    }
+
+    /// `y = conv(x) + b`; `y` has `outputChannels` channels, the same voxels as `x`.
+    public func forward(_ x: Tensor, into y: Tensor) {
+        precondition(x.shape.channels == inputChannels && y.shape == x.shape.with(channels: outputChannels))
+        let (k, cout) = (self.k, outputChannels)
+        let input = UnsafePointer(x.data), output = y.data, kernel = UnsafePointer(self.kernel)
+        let bias = self.bias.map { UnsafePointer($0.value) }
+        forEachChunk(x.shape.voxels, k: k) { worker, voxels in
+            let columns = workspace.buffer(0, worker: worker, count: voxels.count * k)
+            gatherNeighbourhoods(input, x.shape, voxels: voxels, into: columns)
+            let out = output + voxels.lowerBound * cout
+            if let bias {
+                for v in 0..<voxels.count { (out + v * cout).update(from: bias, count: cout) }
+            }
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(voxels.count), Int32(cout), Int32(k), 1,
+                columns, Int32(k), kernel, Int32(cout), bias == nil ? 0 : 1, out, Int32(cout))
+        }
+    }
+
+    /// Adds this layer's weight (and bias) gradient for `dy` given the input `x`, and writes (or
+    /// adds, with `accumulate`) the input gradient into `dx` when given.
+    public func backward(input x: Tensor, outputGradient dy: Tensor, inputGradient dx: Tensor?, accumulate: Bool = false) {
+        let (k, cout, cin) = (self.k, outputChannels, inputChannels)
+        let voxels = x.shape.voxels
+        let input = UnsafePointer(x.data), gradient = UnsafePointer(dy.data)
+        let workers = workspace.workers
+        for w in 0..<workers {
+            workspace.buffer(1, worker: w, count: k * cout).update(repeating: 0, count: k * cout)
+            workspace.buffer(2, worker: w, count: cout).update(repeating: 0, count: cout)
+        }
+        forEachChunk(voxels, k: k) { worker, range in
+            let columns = workspace.buffer(0, worker: worker, count: range.count * k)
+            gatherNeighbourhoods(input, x.shape, voxels: range, into: columns)
+            let g = gradient + range.lowerBound * cout
+            cblas_sgemm(
+                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(cout), Int32(range.count), 1,
+                columns, Int32(k), g, Int32(cout), 1, workspace.buffer(1, worker: worker, count: k * cout), Int32(cout))
+            let db = workspace.buffer(2, worker: worker, count: cout)
+            for v in 0..<range.count {
+                let row = g + v * cout
+                for o in 0..<cout { db[o] += row[o] }
+            }
+        }
+        for w in 0..<workers {
+            let partial = workspace.buffer(1, worker: w, count: k * cout)
+            for i in 0..<(k * cout) { kernelGradient[i] += partial[i] }
+            if let bias {
+                let db = workspace.buffer(2, worker: w, count: cout)
+                for o in 0..<cout { bias.gradient[o] += db[o] }
+            }
+        }
+        storeKernelGradient()
+        guard let dx else { return }
+        let kt = 27 * cout, flipped = UnsafePointer(self.flipped), out = dx.data
+        forEachChunk(voxels, k: kt) { worker, range in
+            let columns = workspace.buffer(0, worker: worker, count: range.count * kt)
+            gatherNeighbourhoods(gradient, dy.shape, voxels: range, into: columns)
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(range.count), Int32(cin), Int32(kt), 1,
+                columns, Int32(kt), flipped, Int32(cin), accumulate ? 1 : 0, out + range.lowerBound * cin, Int32(cin))
+        }
+    }
+}

@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Counter-based random numbers: every draw is a pure function of (seed, stream, index), so a
+/// mask or dropout pattern can be recomputed in the backward pass instead of stored, and draws
+/// keyed to tile coordinates do not depend on the order work is done in.
+public struct RandomStream: Sendable {
+    public let seed: UInt64
+    public let stream: UInt64
+
+    public init(seed: UInt64, stream: UInt64) {
+        self.seed = seed
+        self.stream = stream
+    }
+
+    /// A stream derived from this one (such as one per layer or per step).
+    public func child(_ id: UInt64) -> RandomStream {
+        RandomStream(seed: RandomStream.mix(seed ^ RandomStream.mix(stream &+ 0x9E37_79B9_7F4A_7C15)), stream: id)
+    }
+
+    /// SplitMix64's finaliser: a bijective avalanche of 64 bits.
+    @inlinable @inline(__always)
+    public static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z &>> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z &>> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z &>> 31)
+    }
+
+    /// 64 random bits for `index`.
+    @inlinable @inline(__always)
+    public func bits(_ index: UInt64) -> UInt64 {
+        RandomStream.mix(seed ^ RandomStream.mix(stream &* 0xD1B5_4A32_D192_ED03 &+ index))
+    }
+
+    /// A uniform value in [0, 1) for `index` (24 random bits).
+    @inlinable @inline(__always)
+    public func uniform(_ index: UInt64) -> Float { Float(bits(index) &>> 40) * (1.0 / 16_777_216.0) }
+
+    /// A standard normal value for `index` (Box–Muller on two 32-bit halves).
+    @inlinable
+    public func normal(_ index: UInt64) -> Float {
+        let b = bits(index)
+        let u1 = (Double(b &>> 32) + 1) / 4_294_967_297.0, u2 = Double(b & 0xFFFF_FFFF) / 4_294_967_296.0
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+    }
+}

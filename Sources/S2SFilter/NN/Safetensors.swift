@@ -1,0 +1,215 @@
+import FilterKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header
+/// `{"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {...}}`,
+/// then the raw little-endian tensor bytes. Our U-Net's tensors carry PyTorch's names, shapes and
+/// layouts, so `load_state_dict(safetensors.torch.load_file(path))` works on `torch_s2s3d.py`'s module.
+public enum Safetensors {
+    /// A tensor read from a file.
+    public struct Entry: Equatable {
+        public var shape: [Int]
+        public var values: [Float]
+    }
+
+    /// Writes `tensors` (in order) with `metadata`, atomically (temporary name, then rename).
+    public static func write(_ tensors: [(name: String, shape: [Int], values: UnsafePointer<Float>)], metadata: [String: String], to path: String) throws {
+        var header = "{"
+        var offset = 0
+        var fields: [String] = []
+        if !metadata.isEmpty {
+            fields.append("\"__metadata__\":{" + metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "}")
+        }
+        for t in tensors {
+            let bytes = t.shape.reduce(1, *) * 4
+            fields.append("\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            offset += bytes
+        }
+        header += fields.joined(separator: ",") + "}"
+        // Pad the header with spaces to a multiple of 8 bytes (the format's recommendation).
+        while (header.utf8.count % 8) != 0 { header += " " }
+        let target = try OutputTarget.create(path, protecting: [])
+        do {
+            var length = UInt64(header.utf8.count).littleEndian
+            try withUnsafeBytes(of: &length) { try target.write($0) }
+            try Array(header.utf8).withUnsafeBytes { try target.write($0) }
+            for t in tensors {
+                try target.write(UnsafeRawBufferPointer(start: t.values, count: t.shape.reduce(1, *) * 4))
+            }
+            try target.commit()
+        } catch {
+            target.discard()
+            throw error
+        }
+    }
+
+    /// Reads every tensor and the metadata; F32 only. Errors name the file and what is wrong.
+    public static func read(_ path: String) throws -> (tensors: [String: Entry], metadata: [String: String]) {
+        let source = try InputSource.open(path)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        func bad(_ what: String) -> FilterError { .unsupported(source: path, what: "not a valid safetensors file: \(what)", hint: "") }
+        guard bytes.count >= 8 else { throw bad("\(bytes.count) bytes") }
+        let length = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard length <= UInt64(bytes.count - 8), length < 100 << 20 else { throw bad("header length \(length) past the end of the file") }
+        let start = 8 + Int(length)
+        guard let json = try? JSON.parse(Array(bytes[8..<start])), case let .object(fields) = json else { throw bad("the header is not a JSON object") }
+        var tensors: [String: Entry] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in fields {
+            guard case let .object(description) = value else { throw bad("\(name) is not an object") }
+            if name == "__metadata__" {
+                for (k, v) in description {
+                    guard case let .string(text) = v else { throw bad("metadata \(k) is not a string") }
+                    metadata[k] = text
+                }
+                continue
+            }
+            guard case let .string(dtype)? = description["dtype"], dtype == "F32" else { throw bad("\(name) is not F32") }
+            guard case let .array(dims)? = description["shape"], case let .array(range)? = description["data_offsets"], range.count == 2,
+                case let .number(b) = range[0], case let .number(e) = range[1]
+            else { throw bad("\(name) lacks shape or data_offsets") }
+            let shape = try dims.map { d -> Int in
+                guard case let .number(n) = d, n >= 0, n == n.rounded(), n < 1e12 else { throw bad("\(name) has a bad shape") }
+                return Int(n)
+            }
+            let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+            guard b >= 0, e >= b, e == e.rounded(), b == b.rounded(), Double(start) + e <= Double(bytes.count), Int(e - b) == count * 4 else {
+                throw bad("\(name)'s data_offsets \(Int(b))…\(Int(e)) do not hold \(shape) floats within the file")
+            }
+            let from = start + Int(b)
+            var values = [Float](repeating: 0, count: count)
+            values.withUnsafeMutableBytes { $0.copyBytes(from: bytes[from..<(from + count * 4)]) }
+            tensors[name] = Entry(shape: shape, values: values.map { Float(bitPattern: $0.bitPattern.littleEndian) })
+        }
+        return (tensors, metadata)
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A small JSON reader for safetensors headers (objects, arrays, strings, numbers, literals).
+enum JSON: Equatable {
+    case object([String: JSON]), array([JSON]), string(String), number(Double), bool(Bool), null
+
+    struct Invalid: Error {}
+
+    static func parse(_ bytes: [UInt8]) throws -> JSON {
+        var i = 0
+        let value = try parseValue(bytes, &i, depth: 0)
+        skipSpace(bytes, &i)
+        guard i == bytes.count else { throw Invalid() }
+        return value
+    }
+
+    private static func skipSpace(_ b: [UInt8], _ i: inout Int) {
+        while i < b.count, [0x20, 0x09, 0x0A, 0x0D].contains(b[i]) { i += 1 }
+    }
+
+    private static func parseValue(_ b: [UInt8], _ i: inout Int, depth: Int) throws -> JSON {
+        guard depth < 64 else { throw Invalid() }
+        skipSpace(b, &i)
+        guard i < b.count else { throw Invalid() }
+        switch b[i] {
+        case UInt8(ascii: "{"):
+            i += 1
+            var fields: [String: JSON] = [:]
+            skipSpace(b, &i)
+            if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(fields) }
+            while true {
+                skipSpace(b, &i)
+                guard case let .string(key) = try parseValue(b, &i, depth: depth + 1) else { throw Invalid() }
+                skipSpace(b, &i)
+                guard i < b.count, b[i] == UInt8(ascii: ":") else { throw Invalid() }
+                i += 1
+                fields[key] = try parseValue(b, &i, depth: depth + 1)
+                skipSpace(b, &i)
+                guard i < b.count else { throw Invalid() }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                guard b[i] == UInt8(ascii: "}") else { throw Invalid() }
+                i += 1
+                return .object(fields)
+            }
+        case UInt8(ascii: "["):
+            i += 1
+            var items: [JSON] = []
+            skipSpace(b, &i)
+            if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            while true {
+                items.append(try parseValue(b, &i, depth: depth + 1))
+                skipSpace(b, &i)
+                guard i < b.count else { throw Invalid() }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                guard b[i] == UInt8(ascii: "]") else { throw Invalid() }
+                i += 1
+                return .array(items)
+            }
+        case UInt8(ascii: "\""):
+            i += 1
+            var scalars = String.UnicodeScalarView()
+            var raw: [UInt8] = []
+            while i < b.count, b[i] != UInt8(ascii: "\"") {
+                if b[i] == UInt8(ascii: "\\") {
+                    scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars)
+                    raw = []
+                    i += 1
+                    guard i < b.count else { throw Invalid() }
+                    switch b[i] {
+                    case UInt8(ascii: "n"): scalars.append("\n")
+                    case UInt8(ascii: "t"): scalars.append("\t")
+                    case UInt8(ascii: "r"): scalars.append("\r")
+                    case UInt8(ascii: "b"): scalars.append("\u{8}")
+                    case UInt8(ascii: "f"): scalars.append("\u{C}")
+                    case UInt8(ascii: "u"):
+                        guard i + 4 < b.count, let code = UInt32(String(decoding: b[(i + 1)...(i + 4)], as: UTF8.self), radix: 16) else { throw Invalid() }
+                        scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
+                        i += 4
+                    default: scalars.append(Unicode.Scalar(b[i]))
+                    }
+                } else {
+                    raw.append(b[i])
+                }
+                i += 1
+            }
+            guard i < b.count else { throw Invalid() }
+            i += 1
+            scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars)
+            return .string(String(scalars))
+        case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+            for (word, value) in [("true", JSON.bool(true)), ("false", .bool(false)), ("null", .null)] where b[i...].starts(with: word.utf8) {
+                i += word.utf8.count
+                return value
+            }
+            throw Invalid()
+        default:
+            let start = i
+            while i < b.count, "+-0123456789.eE".utf8.contains(b[i]) { i += 1 }
+            guard i > start, let v = Double(String(decoding: b[start..<i], as: UTF8.self)), v.isFinite else { throw Invalid() }
+            return .number(v)
+        }
+    }
+}
