@@ -1,4 +1,7 @@
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The BLAS library the network layers run on (OpenBLAS through `cblas_sgemm`).
 public enum BLASBackend {
@@ -12,6 +15,37 @@ public enum BLASBackend {
     public static var coreName: String {
         guard let text = openblas_get_corename() else { return "unknown" }
         return String(cString: text)
+    }
+
+    /// Kernel families OpenBLAS falls back to when it does not recognise the CPU model.
+    static let fallbackCores: Set<String> = ["Prescott", "Core2", "Katmai", "Coppermine", "Northwood", "Banias", "Atom", "Nehalem", "Penryn", "Dunnington", "Sandybridge"]
+
+    /// The kernel family to ask OpenBLAS for (through `OPENBLAS_CORETYPE`, read when the library
+    /// loads) when it picked a generic one for a CPU it does not know, or nil when its choice is
+    /// right. OpenBLAS 0.3.21 does not know recent Xeons (Sapphire Rapids) and runs them with
+    /// SSE3 kernels at a third of the speed; their AVX-512 or AVX2 flags say what they can run.
+    public static func betterCoreType(cpuFlags: Set<String>? = nil) -> String? {
+        guard getenv("OPENBLAS_CORETYPE") == nil, fallbackCores.contains(coreName) else { return nil }
+        let flags = cpuFlags ?? cpuinfoFlags()
+        if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) { return "SkylakeX" }
+        if ["avx2", "fma"].allSatisfy(flags.contains) { return "Haswell" }
+        return nil
+    }
+
+    /// The `flags` of the first processor in `/proc/cpuinfo`.
+    static func cpuinfoFlags() -> Set<String> {
+        guard let file = fopen("/proc/cpuinfo", "r") else { return [] }
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0, let line {
+            let text = String(cString: line)
+            if text.hasPrefix("flags") {
+                return Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ":" || $0 == "\n" }).map(String.init))
+            }
+        }
+        return []
     }
 
     /// Threads OpenBLAS uses for one call; settable (the `--threads` option of compute stages).

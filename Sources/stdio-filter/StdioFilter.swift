@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
+import S2SFilter
 
 /// The `stdio-filter` command: denoise and deconvolve cryo-ET tomograms as a stream.
 @main
@@ -15,8 +19,24 @@ struct StdioFilter: ParsableCommand {
             Exit status: 0 success, 64 bad usage, 1 failure (one line on stderr says why).
             """,
         version: StdioFilterVersion.string,
-        subcommands: [Info.self, Convert.self, Run.self, List.self] + stageRegistry.factories.map(stageCommand) + [Version.self]
+        subcommands: [Info.self, Convert.self, Run.self, List.self] + stageRegistry.factories.map(stageCommand) + [Bench.self, Version.self]
     )
+
+    static func main() {
+        restartWithBetterBLASKernels()
+        main(nil)
+    }
+
+    /// When OpenBLAS chose generic kernels for a CPU it does not know, runs this program again
+    /// with `OPENBLAS_CORETYPE` naming the kernels the CPU supports (read only at library load).
+    /// Nothing has been read or written yet, so standard streams pass through untouched.
+    static func restartWithBetterBLASKernels() {
+        guard let core = BLASBackend.betterCoreType() else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        let arguments = CommandLine.unsafeArgv
+        execv("/proc/self/exe", arguments)
+        // If exec fails, carry on with the generic kernels.
+    }
 }
 
 /// The release this build reports.

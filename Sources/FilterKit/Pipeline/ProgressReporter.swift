@@ -27,7 +27,7 @@ public final class ProgressReporter {
         lastPrint = start
     }
 
-    static func now() -> Double {
+    public static func now() -> Double {
         var t = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9

@@ -31,35 +31,51 @@ final class ConvolutionWorkspace {
 /// neighbours' channels in tap order (z, y, x), zeros past the faces ("same" padding).
 ///
 /// Row `v − voxels.lowerBound` holds `27 · C` floats; tap `t = (kz·3 + ky)·3 + kx` starts at `t · C`.
+/// Walks the voxels row by row, so the nine neighbouring rows are located once per row.
 @inlinable
 func gatherNeighbourhoods(_ source: UnsafePointer<Float>, _ shape: TensorShape, voxels: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
     let (c, d, h, w) = (shape.channels, shape.depth, shape.height, shape.width)
-    let perSample = d &* h &* w, k = 27 &* c
-    var row = columns
-    for v in voxels {
-        let n = v / perSample, r = v &- n &* perSample
-        let z = r / (h &* w), y = (r / w) % h, x = r % w
-        var tap = row
-        for dz in -1...1 {
-            let zz = z &+ dz
-            for dy in -1...1 {
-                let yy = y &+ dy
-                let inside = zz >= 0 && zz < d && yy >= 0 && yy < h
-                let base = source + (((n &* d &+ zz) &* h &+ yy) &* w) &* c
-                for dx in -1...1 {
-                    let xx = x &+ dx
-                    if inside && xx >= 0 && xx < w {
-                        let s = base + (xx &* c)
-                        var i = 0
-                        while i < c { tap[i] = s[i]; i &+= 1 }
-                    } else {
-                        tap.update(repeating: 0, count: c)
-                    }
-                    tap += c
+    let k = 27 &* c
+    var rows: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+               UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?) = (nil, nil, nil, nil, nil, nil, nil, nil, nil)
+    var out = columns
+    var v = voxels.lowerBound
+    while v < voxels.upperBound {
+        let row = v / w, x0 = v &- row &* w
+        let y = row % h, zn = row / h, z = zn % d, n = zn / d
+        let end = min(voxels.upperBound, v &+ (w &- x0))
+        // The nine neighbouring rows (nil past a face).
+        withUnsafeMutableBytes(of: &rows) { raw in
+            let p = raw.bindMemory(to: UnsafePointer<Float>?.self)
+            for dz in 0..<3 {
+                for dy in 0..<3 {
+                    let zz = z &+ dz &- 1, yy = y &+ dy &- 1
+                    p[dz &* 3 &+ dy] = zz >= 0 && zz < d && yy >= 0 && yy < h ? source + (((n &* d &+ zz) &* h &+ yy) &* w) &* c : nil
                 }
             }
         }
-        row += k
+        withUnsafeBytes(of: &rows) { raw in
+            let p = raw.bindMemory(to: UnsafePointer<Float>?.self)
+            for x in x0..<(x0 &+ (end &- v)) {
+                var tap = out
+                for r in 0..<9 {
+                    let source = p[r]
+                    for dx in -1...1 {
+                        let xx = x &+ dx
+                        if let source, xx >= 0 && xx < w {
+                            let s = source + xx &* c
+                            var i = 0
+                            while i < c { tap[i] = s[i]; i &+= 1 }
+                        } else {
+                            tap.update(repeating: 0, count: c)
+                        }
+                        tap += c
+                    }
+                }
+                out += k
+            }
+        }
+        v = end
     }
 }
 

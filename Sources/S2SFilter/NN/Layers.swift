@@ -161,7 +161,7 @@ public enum Layers {
         guard rate > 0 else { y.update(from: x, count: count); return }
         let scale = 1 / (1 - rate)
         Parallel.forEachChunk(count, minimumChunk: grain) { r in
-            for i in r { y[i] = stream.uniform(UInt64(i)) < rate ? 0 : x[i] * scale }
+            stream.forEachUniform16(r) { i, u in y[i] = u < rate ? 0 : x[i] * scale }
         }
     }
 

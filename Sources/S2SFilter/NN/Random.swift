@@ -28,10 +28,29 @@ public struct RandomStream: Sendable {
         return z ^ (z &>> 31)
     }
 
-    /// 64 random bits for `index`.
+    /// The stream's starting point: SplitMix64's state for index 0.
+    @inlinable @inline(__always)
+    var key: UInt64 { RandomStream.mix(seed ^ RandomStream.mix(stream &* 0xD1B5_4A32_D192_ED03)) }
+
+    /// 64 random bits for `index`: SplitMix64's output at position `index` from ``key``.
     @inlinable @inline(__always)
     public func bits(_ index: UInt64) -> UInt64 {
-        RandomStream.mix(seed ^ RandomStream.mix(stream &* 0xD1B5_4A32_D192_ED03 &+ index))
+        RandomStream.mix(key &+ index &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// Calls `body(i, u)` for every `i` of `range` with a uniform `u` in [0, 1) at 16-bit
+    /// resolution, four draws per 64 random bits (for masks and dropout, where a fresh hash per
+    /// element would cost more than the arithmetic around it). Draws depend only on `i`.
+    @inlinable @inline(__always)
+    public func forEachUniform16(_ range: Range<Int>, _ body: (Int, Float) -> Void) {
+        let k = key
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let word = RandomStream.mix(k &+ UInt64(i &>> 2) &* 0x9E37_79B9_7F4A_7C15)
+            let lane = i & 3
+            body(i, Float((word &>> UInt64(16 &* lane)) & 0xFFFF) * (1.0 / 65_536.0))
+            i &+= 1
+        }
     }
 
     /// A uniform value in [0, 1) for `index` (24 random bits).

@@ -1,0 +1,27 @@
+import FilterKit
+
+/// Bernoulli masks for Self2Self: 1 = visible, 0 = dropped (the loss counts the dropped voxels).
+public enum BernoulliMask {
+    /// Fills `mask` with 1 where `stream`'s draw is at least `dropRate`, 0 elsewhere.
+    public static func fill(_ mask: Tensor, dropRate: Float, stream: RandomStream) {
+        let m = mask.data
+        Parallel.forEachChunk(mask.count, minimumChunk: 1 << 15) { r in
+            stream.forEachUniform16(r) { i, u in m[i] = u < dropRate ? 0 : 1 }
+        }
+    }
+}
+
+extension UNet {
+    /// One optimisation step of Self2Self on `input` with `mask`: forward, masked MSE against the
+    /// input itself, backward, Adam. `gradient` is scratch of the input's shape. Returns the loss.
+    @discardableResult
+    public func trainStep(_ input: Tensor, mask: Tensor, gradient: Tensor, optimizer: inout Adam, stream: RandomStream) -> Float {
+        zeroGradients()
+        let output = forward(input, mask: mask, stream: stream)
+        let loss = Layers.maskedMSE(output: output, target: input, mask: mask, gradient: gradient)
+        backward(gradient)
+        optimizer.update(parameters)
+        parametersChanged()
+        return loss
+    }
+}
