@@ -64,8 +64,12 @@ func gatherNeighbourhoods(_ source: UnsafePointer<Float>, _ shape: TensorShape, 
                         let xx = x &+ dx
                         if let source, xx >= 0 && xx < w {
                             let s = source + xx &* c
-                            var i = 0
-                            while i < c { tap[i] = s[i]; i &+= 1 }
+                            if c >= 16 {
+                                tap.update(from: s, count: c)  // memcpy: wide vector moves
+                            } else {
+                                var i = 0
+                                while i < c { tap[i] = s[i]; i &+= 1 }
+                            }
                         } else {
                             tap.update(repeating: 0, count: c)
                         }
@@ -150,11 +154,15 @@ public final class Convolution3D {
     }
 
     /// Voxels per chunk for rows of `k` floats.
-    static func chunkVoxels(k: Int) -> Int { max(64, min(4096, columnBudget / max(1, k))) }
+    static func chunkVoxels(k: Int, budget: Int = columnBudget) -> Int { max(64, min(4096, budget / max(1, k))) }
+
+    /// Column floats per chunk for the weight gradient, whose GEMM sums over the chunk's voxels:
+    /// longer sums run faster, so these chunks are larger.
+    static let weightGradientBudget = 8 << 20
 
     /// Calls `body(worker, voxelRange)` for chunks of the batch's voxels, on the workspace's threads.
-    private func forEachChunk(_ voxels: Int, k: Int, _ body: (Int, Range<Int>) -> Void) {
-        let size = Convolution3D.chunkVoxels(k: k)
+    private func forEachChunk(_ voxels: Int, k: Int, budget: Int = columnBudget, _ body: (Int, Range<Int>) -> Void) {
+        let size = Convolution3D.chunkVoxels(k: k, budget: budget)
         let chunks = (voxels + size - 1) / size
         Parallel.forEachPiece(chunks) { worker, range in
             for c in range { body(worker, (c * size)..<min(voxels, (c + 1) * size)) }
@@ -191,7 +199,7 @@ public final class Convolution3D {
             workspace.buffer(1, worker: w, count: k * cout).update(repeating: 0, count: k * cout)
             workspace.buffer(2, worker: w, count: cout).update(repeating: 0, count: cout)
         }
-        forEachChunk(voxels, k: k) { worker, range in
+        forEachChunk(voxels, k: k, budget: Convolution3D.weightGradientBudget) { worker, range in
             let columns = workspace.buffer(0, worker: worker, count: range.count * k)
             gatherNeighbourhoods(input, x.shape, voxels: range, into: columns)
             let g = gradient + range.lowerBound * cout

@@ -160,8 +160,21 @@ public enum Layers {
     private static func applyDropout(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, rate: Float, stream: RandomStream) {
         guard rate > 0 else { y.update(from: x, count: count); return }
         let scale = 1 / (1 - rate)
+        // Element i is dropped when its 16-bit draw u·65536 (lane i mod 4 of word i/4, as in
+        // RandomStream.forEachUniform16) is below rate·65536.
+        let threshold = UInt64((rate * 65_536).rounded(.up)), key = stream.key
         Parallel.forEachChunk(count, minimumChunk: grain) { r in
-            stream.forEachUniform16(r) { i, u in y[i] = u < rate ? 0 : x[i] * scale }
+            var i = r.lowerBound
+            while i < r.upperBound {
+                let word = RandomStream.mix(key &+ UInt64(i &>> 2) &* 0x9E37_79B9_7F4A_7C15)
+                var lane = i & 3
+                while lane < 4 && i < r.upperBound {
+                    let draw = (word &>> UInt64(16 &* lane)) & 0xFFFF
+                    y[i] = draw < threshold ? 0 : x[i] * scale
+                    lane &+= 1
+                    i &+= 1
+                }
+            }
         }
     }
 
