@@ -11,6 +11,8 @@ public struct StageParameter: Sendable {
         case range
         /// One of a few words.
         case choice([String])
+        /// A file path; the default `none` means no file.
+        case path
     }
 
     public let name: String
@@ -37,6 +39,7 @@ public struct StageParameter: Sendable {
         case let .perAxis(r): return "a number in \(Self.format(r.lowerBound))…\(Self.format(r.upperBound))\(unitText), or X×Y×Z as in 2x2x1"
         case .range: return "a range start..end in voxels (end excluded), as in 10..200"
         case let .choice(words): return "one of \(words.joined(separator: ", "))"
+        case .path: return "a file path"
         }
     }
 
@@ -117,6 +120,13 @@ public struct StageParameters: Sendable {
         let parts = text.components(separatedBy: "..")
         guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a >= 0, b > a else { throw invalid(p, text) }
         return a..<b
+    }
+
+    /// A path, or nil for `none`.
+    public func path(_ name: String) throws -> String? {
+        let p = parameter(name), text = text(name)
+        guard case .path = p.kind, !text.isEmpty else { throw invalid(p, text) }
+        return text == "none" ? nil : text
     }
 
     public func choice(_ name: String) throws -> String {

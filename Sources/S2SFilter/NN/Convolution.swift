@@ -1,30 +1,39 @@
 import CBLAS
 import FilterKit
 
-/// Per-thread scratch of the convolutions: a column (im2col) buffer and partial gradients, grown
-/// on first use and kept, so steady-state steps allocate nothing.
+/// Scratch of the convolutions, grown on first use and kept, so steady-state steps allocate
+/// nothing: a column (im2col) buffer per thread, and the partial weight and bias gradients of a
+/// fixed number of chunk groups (``Convolution3D/gradientGroups``), so that gradients are summed
+/// in the same order whatever the thread count.
 final class ConvolutionWorkspace {
     private var buffers: [[UnsafeMutablePointer<Float>?]]
     private var capacities: [[Int]]
+    let workers: Int
 
     init(workers: Int) {
-        buffers = Array(repeating: [nil, nil, nil], count: workers)
-        capacities = Array(repeating: [0, 0, 0], count: workers)
+        self.workers = workers
+        let slots = max(workers, Convolution3D.gradientGroups)
+        buffers = Array(repeating: [nil, nil, nil], count: slots)
+        capacities = Array(repeating: [0, 0, 0], count: slots)
     }
 
     deinit { buffers.joined().forEach { $0?.deallocate() } }
 
-    /// Buffer `slot` (0 columns, 1 weight gradient, 2 bias gradient) of `worker`, at least `count` floats.
-    func buffer(_ slot: Int, worker: Int, count: Int) -> UnsafeMutablePointer<Float> {
-        if capacities[worker][slot] < count {
-            buffers[worker][slot]?.deallocate()
-            buffers[worker][slot] = .allocate(capacity: count)
-            capacities[worker][slot] = count
+    private func buffer(_ slot: Int, _ index: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        if capacities[index][slot] < count {
+            buffers[index][slot]?.deallocate()
+            buffers[index][slot] = .allocate(capacity: count)
+            capacities[index][slot] = count
         }
-        return buffers[worker][slot]!
+        return buffers[index][slot]!
     }
 
-    var workers: Int { buffers.count }
+    /// The im2col buffer of thread `worker`.
+    func columns(worker: Int, count: Int) -> UnsafeMutablePointer<Float> { buffer(0, worker, count: count) }
+    /// The partial weight gradient of chunk group `group`.
+    func weightPartial(group: Int, count: Int) -> UnsafeMutablePointer<Float> { buffer(1, group, count: count) }
+    /// The partial bias gradient of chunk group `group`.
+    func biasPartial(group: Int, count: Int) -> UnsafeMutablePointer<Float> { buffer(2, group, count: count) }
 }
 
 /// Fills rows of an im2col matrix: for each voxel of `voxels` (flat over the batch), the 27
@@ -160,6 +169,9 @@ public final class Convolution3D {
     /// longer sums run faster, so these chunks are larger.
     static let weightGradientBudget = 8 << 20
 
+    /// Chunk groups whose weight gradients are accumulated separately and then summed in order.
+    static let gradientGroups = 4
+
     /// Calls `body(worker, voxelRange)` for chunks of the batch's voxels, on the workspace's threads.
     private func forEachChunk(_ voxels: Int, k: Int, budget: Int = columnBudget, _ body: (Int, Range<Int>) -> Void) {
         let size = Convolution3D.chunkVoxels(k: k, budget: budget)
@@ -176,7 +188,7 @@ public final class Convolution3D {
         let input = UnsafePointer(x.data), output = y.data, kernel = UnsafePointer(self.kernel)
         let bias = self.bias.map { UnsafePointer($0.value) }
         forEachChunk(x.shape.voxels, k: k) { worker, voxels in
-            let columns = workspace.buffer(0, worker: worker, count: voxels.count * k)
+            let columns = workspace.columns(worker: worker, count: voxels.count * k)
             gatherNeighbourhoods(input, x.shape, voxels: voxels, into: columns)
             let out = output + voxels.lowerBound * cout
             if let bias {
@@ -194,29 +206,37 @@ public final class Convolution3D {
         let (k, cout, cin) = (self.k, outputChannels, inputChannels)
         let voxels = x.shape.voxels
         let input = UnsafePointer(x.data), gradient = UnsafePointer(dy.data)
-        let workers = workspace.workers
-        for w in 0..<workers {
-            workspace.buffer(1, worker: w, count: k * cout).update(repeating: 0, count: k * cout)
-            workspace.buffer(2, worker: w, count: cout).update(repeating: 0, count: cout)
+        // The weight gradient: chunks in a fixed number of groups, each summed in chunk order,
+        // the groups then added in order, so the result does not depend on the thread count.
+        let size = Convolution3D.chunkVoxels(k: k, budget: Convolution3D.weightGradientBudget)
+        let chunks = (voxels + size - 1) / size, groups = Convolution3D.gradientGroups
+        for g in 0..<groups {
+            workspace.weightPartial(group: g, count: k * cout).update(repeating: 0, count: k * cout)
+            workspace.biasPartial(group: g, count: cout).update(repeating: 0, count: cout)
         }
-        forEachChunk(voxels, k: k, budget: Convolution3D.weightGradientBudget) { worker, range in
-            let columns = workspace.buffer(0, worker: worker, count: range.count * k)
-            gatherNeighbourhoods(input, x.shape, voxels: range, into: columns)
-            let g = gradient + range.lowerBound * cout
-            cblas_sgemm(
-                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(cout), Int32(range.count), 1,
-                columns, Int32(k), g, Int32(cout), 1, workspace.buffer(1, worker: worker, count: k * cout), Int32(cout))
-            let db = workspace.buffer(2, worker: worker, count: cout)
-            for v in 0..<range.count {
-                let row = g + v * cout
-                for o in 0..<cout { db[o] += row[o] }
+        Parallel.forEachPiece(groups) { worker, range in
+            for g in range {
+                let partial = workspace.weightPartial(group: g, count: k * cout), db = workspace.biasPartial(group: g, count: cout)
+                for c in (chunks * g / groups)..<(chunks * (g + 1) / groups) {
+                    let chunk = (c * size)..<min(voxels, (c + 1) * size)
+                    let columns = workspace.columns(worker: worker, count: chunk.count * k)
+                    gatherNeighbourhoods(input, x.shape, voxels: chunk, into: columns)
+                    let dyChunk = gradient + chunk.lowerBound * cout
+                    cblas_sgemm(
+                        CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(cout), Int32(chunk.count), 1,
+                        columns, Int32(k), dyChunk, Int32(cout), 1, partial, Int32(cout))
+                    for v in 0..<chunk.count {
+                        let row = dyChunk + v * cout
+                        for o in 0..<cout { db[o] += row[o] }
+                    }
+                }
             }
         }
-        for w in 0..<workers {
-            let partial = workspace.buffer(1, worker: w, count: k * cout)
+        for g in 0..<groups {
+            let partial = workspace.weightPartial(group: g, count: k * cout)
             for i in 0..<(k * cout) { kernelGradient[i] += partial[i] }
             if let bias {
-                let db = workspace.buffer(2, worker: w, count: cout)
+                let db = workspace.biasPartial(group: g, count: cout)
                 for o in 0..<cout { bias.gradient[o] += db[o] }
             }
         }
@@ -224,7 +244,7 @@ public final class Convolution3D {
         guard let dx else { return }
         let kt = 27 * cout, flipped = UnsafePointer(self.flipped), out = dx.data
         forEachChunk(voxels, k: kt) { worker, range in
-            let columns = workspace.buffer(0, worker: worker, count: range.count * kt)
+            let columns = workspace.columns(worker: worker, count: range.count * kt)
             gatherNeighbourhoods(gradient, dy.shape, voxels: range, into: columns)
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(range.count), Int32(cin), Int32(kt), 1,

@@ -183,18 +183,25 @@ public enum Layers {
     /// Σ (out − target)² · (1 − mask) / max(1, Σ (1 − mask)) over the batch, and its gradient
     /// with respect to `out` written into `gradient` (the loss of Self2Self: dropped voxels only).
     public static func maskedMSE(output: Tensor, target: Tensor, mask: Tensor, gradient: Tensor) -> Float {
+        weightedMSE(output: output, target: target, weight: mask, inverted: true, gradient: gradient)
+    }
+
+    /// Σ (out − target)² · w / max(1, Σ w) over the batch with w = `weight` (or 1 − `weight` when
+    /// `inverted`), and its gradient with respect to `out` in `gradient`.
+    public static func weightedMSE(output: Tensor, target: Tensor, weight: Tensor, inverted: Bool = false, gradient: Tensor) -> Float {
         let n = output.count
-        let (o, t, m, g) = (UnsafePointer(output.data), UnsafePointer(target.data), UnsafePointer(mask.data), gradient.data)
-        var dropped = 0.0, sum = 0.0
+        let (o, t, m, g) = (UnsafePointer(output.data), UnsafePointer(target.data), UnsafePointer(weight.data), gradient.data)
+        let (a, b): (Float, Float) = inverted ? (1, -1) : (0, 1)  // w = a + b·weight
+        var total = 0.0, sum = 0.0
         for i in 0..<n {
-            let w = Double(1 - m[i])
-            dropped += w
+            let w = Double(a + b * m[i])
+            total += w
             let d = Double(o[i] - t[i])
             sum += d * d * w
         }
-        let count = max(1, dropped)
+        let count = max(1, total)
         let scale = Float(2 / count)
-        for i in 0..<n { g[i] = (o[i] - t[i]) * (1 - m[i]) * scale }
+        for i in 0..<n { g[i] = (o[i] - t[i]) * (a + b * m[i]) * scale }
         return Float(sum / count)
     }
 }

@@ -49,6 +49,11 @@ public final class UNet {
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
+    /// Memory the activations of one forward pass on `shape` take, and twice that for training.
+    public func activationBytes(_ shape: TensorShape, training: Bool) -> Int {
+        Activations.forwardBytes(configuration, shape) * (training ? 2 : 1)
+    }
+
     /// Builds the network with PyTorch's initialisation (seeded): default init for the partial
     /// convolution and encoder, He-normal for the decoder and top, std 1/√fan_in for the output.
     public init(_ configuration: UNetConfiguration, seed: UInt64 = 0) {
@@ -223,13 +228,12 @@ public final class UNet {
     }
 }
 
-/// A tensor and its gradient.
+/// A tensor and its gradient (allocated on the first backward pass: prediction needs none).
 final class Slot {
     let value: Tensor
-    let gradient: Tensor
+    lazy var gradient = Tensor(value.shape)
     init(_ shape: TensorShape) {
         value = Tensor(shape)
-        gradient = Tensor(shape)
     }
 }
 
@@ -281,4 +285,24 @@ final class Activations {
     }
 
     deinit { argmax.forEach { $0.deallocate() } }
+
+    /// Bytes a forward pass on `shape` holds (twice that once a backward pass ran), as allocated above.
+    static func forwardBytes(_ c: UNetConfiguration, _ shape: TensorShape) -> Int {
+        let e = c.encoderChannels, full = shape.voxels
+        var floats = full * (2 + e)  // masked, ratio, first
+        var voxels = full
+        for _ in 0..<c.pools {
+            floats += voxels * e + voxels / 8 * e + voxels / 8 * e / 4  // encoded, pooled, argmax bytes
+            voxels /= 8
+        }
+        floats += voxels * e  // bottom
+        var previous = e
+        for _ in 0..<(c.pools - 1) {
+            voxels *= 8
+            floats += voxels * (previous + 2 * (previous + e) + 3 * c.decoderChannels)
+            previous = c.decoderChannels
+        }
+        floats += full * (previous + 2 * (previous + c.imageChannels) + 2 * c.top[0] + 2 * c.top[1] + c.imageChannels)
+        return floats * 4
+    }
 }

@@ -1,0 +1,64 @@
+import FilterKit
+
+/// The stages of this module: `s2s`.
+public enum S2SPlugin {
+    public static let factories: [any StageFactory.Type] = [S2SFactory.self]
+}
+
+/// `s2s`: Self2Self denoising trained on the volume itself.
+public enum S2SFactory: StageFactory {
+    public static let name = "s2s"
+    public static let summary = "Self2Self denoising: a U-Net trained on the noisy volume itself, then an ensemble prediction"
+    public static let discussion = """
+        Reads the volume once for its mean, standard deviation and training patches (a pipe is
+        spooled to $TMPDIR), trains (or loads --model), then predicts tile by tile, each tile the
+        mean of --samples draws of hidden voxels and dropout. mask=xline hides runs of 5 voxels
+        along X and scores their centres, for tomographic noise, which is correlated along X;
+        mask=point is the original Self2Self, mask=block hides cubes.
+        Example: stdio-filter s2s --steps 400 --save-model m.safetensors in.mrc out.mrc
+        """
+    public static let parameters = [
+        StageParameter("preset", .choice(["lite", "full"]), default: "lite", help: "network size (lite: 0.4 M parameters, full: 3 M)"),
+        StageParameter("patch", .integer(8...256), default: "32", unit: "voxels", help: "training patch side (a multiple of 8 for lite, 32 for full)"),
+        StageParameter("steps", .integer(0...1_000_000), default: "400", help: "training steps at most"),
+        StageParameter("train-minutes", .number(0...10_000), default: "10", unit: "min", help: "training time at most"),
+        StageParameter("batch", .integer(1...64), default: "2", help: "masked copies per step"),
+        StageParameter("lr", .number(1e-7...1), default: "0.0004", help: "Adam learning rate"),
+        StageParameter("mask", .choice(["xline", "point", "block"]), default: "xline", help: "what is hidden from the network"),
+        StageParameter("mask-rate", .number(0.01...0.9), default: "0.3", help: "fraction of voxels hidden"),
+        StageParameter("block", .integer(2...16), default: "2", unit: "voxels", help: "cube edge for mask=block"),
+        StageParameter("line", .integer(3...15), default: "5", unit: "voxels", help: "run length along X for mask=xline"),
+        StageParameter("dropout", .number(0...0.9), default: "0.3", help: "dropout rate of the decoder (kept on when predicting)"),
+        StageParameter("samples", .integer(1...1000), default: "8", help: "prediction draws averaged per tile"),
+        StageParameter("tile", .integer(8...256), default: "32", unit: "voxels", help: "output tile side"),
+        StageParameter("halo", .integer(0...128), default: "8", unit: "voxels", help: "context around each tile (tile + 2·halo a multiple of 8 for lite)"),
+        StageParameter("seed", .integer(0...Int(Int32.max)), default: "0", help: "random seed (same seed, same output)"),
+        StageParameter("model", .path, default: "none", help: "a trained model (safetensors) to use instead of training"),
+        StageParameter("save-model", .path, default: "none", help: "where to save the trained model (safetensors)"),
+    ]
+
+    public static func make(_ p: StageParameters) throws -> any Stage {
+        var s = S2SSettings()
+        s.presetName = try p.choice("preset")
+        s.network = UNetConfiguration.preset(s.presetName)!
+        s.network.dropout = Float(try p.number("dropout"))
+        s.patch = try p.integer("patch")
+        s.steps = try p.integer("steps")
+        s.trainMinutes = try p.number("train-minutes")
+        s.batch = try p.integer("batch")
+        s.learningRate = Float(try p.number("lr"))
+        s.mask = MaskKind.named(try p.choice("mask"), block: try p.integer("block"), line: try p.integer("line"))!
+        s.maskRate = Float(try p.number("mask-rate"))
+        s.samples = try p.integer("samples")
+        s.tile = try p.integer("tile")
+        s.halo = try p.integer("halo")
+        s.seed = UInt64(try p.integer("seed"))
+        s.modelPath = try p.path("model")
+        s.saveModelPath = try p.path("save-model")
+        let m = 1 << s.network.pools
+        guard s.patch % m == 0 else {
+            throw FilterError.invalidParameter(name: "s2s patch", value: "\(s.patch)", expected: "a multiple of \(m) for the \(s.presetName) net")
+        }
+        return try S2SStage(settings: s)
+    }
+}

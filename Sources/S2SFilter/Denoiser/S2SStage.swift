@@ -1,0 +1,264 @@
+import FilterKit
+
+/// Self2Self denoising as a streaming stage (Quan et al. 2020, in 3-D for tomograms).
+///
+/// - **Prepass** (the input is read once before the output): global mean and standard deviation,
+///   and training patches at positions chosen up front from the seed, filled as sections pass.
+/// - **Training** on those patches with random flips and XY rotations, hidden voxels from
+///   ``MaskKind``, the loss on hidden voxels only (or a saved model, `--model`).
+/// - **Prediction** tile by tile on a global grid of `tile`-sided cubes, each seen with `halo`
+///   voxels of context, as the mean of `samples` mask and dropout draws keyed to the tile's
+///   coordinates, so the output does not depend on slab size, thread count or a pipe.
+public final class S2SStage: PrepassStage {
+    public let name = "s2s"
+    public var boundary: BoundaryMode { .reflect }
+    public private(set) var settings: S2SSettings
+    public private(set) var network: UNet
+    private var statistics = RunningStatistics()
+    private var patches: [[Float]] = []
+    private var patchOrigins: [SIMD3<Int>] = []
+    private var sectionsSeen = 0
+    private var volume = Size3(x: 0, y: 0, z: 0)
+    private var trained = false
+    /// The last predicted row of tiles: its index and `tile` sections of the output.
+    private var cachedRow: (index: Int, values: [Float])?
+    /// The final training loss, for the model's metadata.
+    public private(set) var finalLoss: Float?
+
+    public init(settings: S2SSettings) throws {
+        self.settings = settings
+        if let path = settings.modelPath {
+            let (net, metadata) = try UNet.load(from: path)
+            network = net
+            self.settings.network = net.configuration
+            if let mask = metadata["s2s.mask"] { Log.info("model \(path): trained with \(mask) masks, \(metadata["s2s.steps"] ?? "?") steps") }
+            trained = true
+        } else {
+            network = UNet(settings.network, seed: settings.seed)
+        }
+        let m = network.sizeMultiple
+        guard settings.predictionBlock % m == 0 else {
+            throw FilterError.invalidParameter(name: "s2s tile/halo", value: "\(settings.tile)/\(settings.halo)", expected: "tile + 2·halo a multiple of \(m) for this network")
+        }
+    }
+
+    public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
+        var info = input
+        info.elementType = .float32
+        let m = network.sizeMultiple
+        let smallest = min(input.size.x, input.size.y, input.size.z)
+        if !trained {
+            let side = min(settings.patch, smallest / m * m)
+            guard side >= m else {
+                throw FilterError.invalidParameter(name: "s2s input", value: "\(input.size)", expected: "at least \(m) voxels along every axis for training patches")
+            }
+            if side != settings.patch { Log.info("training patches of \(side)³ (the volume is \(input.size))") }
+            settings.patch = side
+        }
+        return info
+    }
+
+    public var prepassCount: Int { 1 }
+
+    public var halo: Int { settings.halo }
+
+    public func inputBox(forOutput output: Box) -> Box {
+        let t = settings.tile, h = settings.halo
+        let z0 = output.origin.z / t * t, z1 = (output.origin.z + output.size.z + t - 1) / t * t
+        let x1 = (output.origin.x + output.size.x + t - 1) / t * t, y1 = (output.origin.y + output.size.y + t - 1) / t * t
+        let x0 = output.origin.x / t * t, y0 = output.origin.y / t * t
+        return Box(origin: SIMD3(x0 - h, y0 - h, z0 - h), size: Size3(x: x1 - x0 + 2 * h, y: y1 - y0 + 2 * h, z: z1 - z0 + 2 * h))
+    }
+
+    public func scratchBytes(forOutput output: Box) -> Int {
+        // The cached row of tiles and the network's activations: training on a batch of patches
+        // (forward and backward), or predicting one block; plus the training patches.
+        let s = settings, p = s.patch, b = s.predictionBlock
+        let row = s.tile * (output.size.x + s.tile) * (output.size.y + s.tile) * 4
+        let training = trained ? 0 : network.activationBytes(TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1), training: true)
+            + s.patchCount * p * p * p * 4
+        let predicting = network.activationBytes(TensorShape(depth: b, height: b, width: b, channels: 1), training: false) + 3 * b * b * b * 4
+        return row + max(training, predicting)
+    }
+
+    // MARK: Prepass: statistics and training patches
+
+    public func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws {
+        if sectionsSeen == 0 { choosePatches(info.size) }
+        let n = info.size.sectionVoxels
+        statistics.add(sections, count: count * n)
+        let p = settings.patch
+        for k in 0..<count {
+            let z = sectionsSeen + k
+            let plane = sections + k * n
+            for (index, origin) in patchOrigins.enumerated() where z >= origin.z && z < origin.z + p {
+                let dz = z - origin.z
+                patches[index].withUnsafeMutableBufferPointer { patch in
+                    for y in 0..<p {
+                        (patch.baseAddress! + (dz * p + y) * p).update(from: plane + (origin.y + y) * info.size.x + origin.x, count: p)
+                    }
+                }
+            }
+        }
+        sectionsSeen += count
+    }
+
+    private func choosePatches(_ size: Size3) {
+        volume = size
+        let p = settings.patch
+        guard !trained else { return }
+        let r = RandomStream(seed: settings.seed, stream: 0x9A7C)
+        func coordinate(_ i: Int, _ axis: Int, _ n: Int) -> Int {
+            Int(r.bits(UInt64(3 * i + axis)) % UInt64(n - p + 1))
+        }
+        patchOrigins = (0..<settings.patchCount).map { i -> SIMD3<Int> in
+            SIMD3(coordinate(i, 0, size.x), coordinate(i, 1, size.y), coordinate(i, 2, size.z))
+        }
+        patches = Array(repeating: [Float](repeating: 0, count: p * p * p), count: settings.patchCount)
+    }
+
+    public func finishPrepass(_ pass: Int) throws {
+        sectionsSeen = 0
+        guard statistics.standardDeviation > 0, statistics.mean.isFinite else {
+            throw FilterError.unsupported(source: name, what: "the volume is constant or holds NaN/infinite values: nothing to denoise", hint: "")
+        }
+        if !trained { try train() }
+        patches = []
+    }
+
+    // MARK: Training
+
+    private func train() throws {
+        let s = settings, p = s.patch
+        let (mean, std) = (Float(statistics.mean), Float(statistics.standardDeviation))
+        for i in patches.indices { patches[i] = patches[i].map { ($0 - mean) / std } }
+        let shape = TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1)
+        let input = Tensor(shape), mask = Tensor(shape), weight = Tensor(shape), gradient = Tensor(shape)
+        var adam = Adam(learningRate: s.learningRate)
+        let start = ProgressReporter.now(), deadline = start + s.trainMinutes * 60
+        let random = RandomStream(seed: s.seed, stream: 0x7A41)
+        var recent: [Float] = []
+        var step = 0
+        Log.info("training the \(s.presetName) net (\(network.parameterCount) parameters) on \(patches.count) patches of \(p)³, batch \(s.batch), \(s.mask) masks at \(s.maskRate), up to \(s.steps) steps or \(formatMinutes(s.trainMinutes))")
+        while step < s.steps && ProgressReporter.now() < deadline {
+            let draw = random.child(UInt64(step))
+            for b in 0..<s.batch {
+                let which = Int(draw.bits(UInt64(b)) % UInt64(patches.count))
+                augment(patches[which], side: p, code: draw.bits(UInt64(100 + b)), into: input.data + b * p * p * p)
+            }
+            s.mask.fill(mask, lossWeight: weight, rate: s.maskRate, stream: draw.child(1))
+            let loss = network.trainStep(input, mask: mask, lossWeight: weight, gradient: gradient, optimizer: &adam, stream: draw.child(2))
+            guard loss.isFinite else {
+                throw FilterError.unsupported(source: name, what: "training diverged at step \(step + 1) (loss \(loss))", hint: "lower --lr")
+            }
+            recent.append(loss)
+            step += 1
+            if step % 25 == 0 || step == s.steps {
+                let elapsed = ProgressReporter.now() - start
+                let mean = recent.reduce(0, +) / Float(recent.count)
+                Log.info("step \(step)/\(s.steps): loss \(String(format3: mean)), \(String(format3: Float(elapsed / Double(step)))) s/step")
+                finalLoss = mean
+                recent = []
+            }
+        }
+        if !recent.isEmpty { finalLoss = recent.reduce(0, +) / Float(recent.count) }
+        Log.info("trained \(step) steps in \(formatMinutes((ProgressReporter.now() - start) / 60)), final loss \(String(format3: finalLoss ?? .nan))")
+        trained = true
+        if let path = s.saveModelPath {
+            try network.save(to: path, metadata: [
+                "s2s.mask": "\(s.mask)", "s2s.mask_rate": "\(s.maskRate)", "s2s.steps": "\(step)", "s2s.patch": "\(p)",
+                "s2s.batch": "\(s.batch)", "s2s.lr": "\(s.learningRate)", "s2s.seed": "\(s.seed)",
+                "s2s.final_loss": "\(finalLoss ?? .nan)", "s2s.mean": "\(statistics.mean)", "s2s.std": "\(statistics.standardDeviation)",
+            ])
+            Log.info("model saved to \(path)")
+        }
+    }
+
+    /// Copies a cubic patch with the flips and XY rotation `code` selects.
+    private func augment(_ patch: [Float], side p: Int, code: UInt64, into out: UnsafeMutablePointer<Float>) {
+        let (fz, fy, fx, rot) = (code & 1 == 1, code & 2 == 2, code & 4 == 4, Int((code >> 3) & 3))
+        patch.withUnsafeBufferPointer { src in
+            for z in 0..<p {
+                for y in 0..<p {
+                    for x in 0..<p {
+                        var (sy, sx) = (y, x)
+                        for _ in 0..<rot { (sy, sx) = (sx, p - 1 - sy) }
+                        let sz = fz ? p - 1 - z : z
+                        sy = fy ? p - 1 - sy : sy
+                        sx = fx ? p - 1 - sx : sx
+                        out[(z * p + y) * p + x] = src[(sz * p + sy) * p + sx]
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Prediction
+
+    public func process(_ input: Tile, into output: MutableTile) throws {
+        let t = settings.tile
+        let (nx, ny) = (output.box.size.x, output.box.size.y)
+        for z in output.box.range(2) {
+            let row = z / t
+            if cachedRow?.index != row { cachedRow = (row, predictRow(row, input: input)) }
+            let plane = (z - row * t) * nx * ny
+            cachedRow!.values.withUnsafeBufferPointer { values in
+                (output.data + (z - output.box.origin.z) * nx * ny).update(from: values.baseAddress! + plane, count: nx * ny)
+            }
+        }
+    }
+
+    /// Predicts sections `row·tile ..< (row + 1)·tile` (full XY) from the input tile's planes.
+    private func predictRow(_ row: Int, input: Tile) -> [Float] {
+        let s = settings, t = s.tile, h = s.halo, b = s.predictionBlock
+        let (nx, ny) = (volume.x, volume.y)
+        let width = input.box.size.x
+        var values = [Float](repeating: 0, count: t * nx * ny)
+        let shape = TensorShape(depth: b, height: b, width: b, channels: 1)
+        let block = Tensor(shape), mask = Tensor(shape), sum = Tensor(shape)
+        let (mean, std) = (Float(statistics.mean), Float(statistics.standardDeviation))
+        let firstPlane = row * t - h - input.box.origin.z
+        for ty in 0..<((ny + t - 1) / t) {
+            for tx in 0..<((nx + t - 1) / t) {
+                // The block: tile (ty, tx) of this row with its halo, standardised.
+                for z in 0..<b {
+                    let plane = input.plane(firstPlane + z)
+                    for y in 0..<b {
+                        let from = plane + (ty * t + y) * width + tx * t
+                        let to = block.data + (z * b + y) * b
+                        for x in 0..<b { to[x] = (from[x] - mean) / std }
+                    }
+                }
+                sum.zero()
+                let key = RandomStream(seed: s.seed, stream: 0x5A3B).child(UInt64(row) << 40 | UInt64(ty) << 20 | UInt64(tx))
+                for sample in 0..<s.samples {
+                    s.mask.fill(mask, lossWeight: nil, rate: s.maskRate, stream: key.child(UInt64(2 * sample)))
+                    let out = network.forward(block, mask: mask, stream: key.child(UInt64(2 * sample + 1)))
+                    for i in 0..<sum.count { sum.data[i] += out.data[i] }
+                }
+                let scale = std / Float(s.samples)
+                for z in 0..<t {
+                    for y in 0..<min(t, ny - ty * t) {
+                        let from = sum.data + ((z + h) * b + y + h) * b + h
+                        let to = (z * ny + ty * t + y) * nx + tx * t
+                        for x in 0..<min(t, nx - tx * t) { values[to + x] = from[x] * scale + mean }
+                    }
+                }
+            }
+        }
+        return values
+    }
+}
+
+func formatMinutes(_ minutes: Double) -> String {
+    minutes < 1 ? "\(Int((minutes * 60).rounded())) s" : "\(Int(minutes)) min \(Int((minutes * 60).truncatingRemainder(dividingBy: 60))) s"
+}
+
+extension String {
+    /// Three significant decimals, without Foundation.
+    init(format3 v: Float) {
+        guard v.isFinite else { self = "\(v)"; return }
+        let scaled = (Double(v) * 1000).rounded() / 1000
+        self = "\(scaled)"
+    }
+}
