@@ -44,7 +44,7 @@ let package = Package(
             ]),
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit"], exclude: ["Fixtures"]),
         .testTarget(name: "StagesTests", dependencies: ["FilterKit"] + stagePlugins.map { .target(name: $0) }),
-        .testTarget(name: "S2SFilterTests", dependencies: ["S2SFilter", "FilterKit"]),
+        .testTarget(name: "S2SFilterTests", dependencies: ["S2SFilter", "FilterKit"] + stagePlugins.map { .target(name: $0) }),
         .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit"]),
     ]
 )

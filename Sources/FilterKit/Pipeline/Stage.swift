@@ -36,6 +36,11 @@ public protocol TileStage: Stage {
     /// Scratch memory `process` needs for an output box of this size, in bytes.
     func scratchBytes(forOutput output: Box) -> Int
 
+    /// The most input sections ``inputBox(forOutput:)`` asks for when given `count` output sections
+    /// anywhere in the volume, when that depends on where they are (a stage working on a fixed
+    /// grid of tiles); nil when every position needs the same (the default).
+    func maximumInputSections(forOutputSections count: Int) -> Int?
+
     /// Computes `output.box` of the output from `input` (exactly ``inputBox(forOutput:)``, padded).
     func process(_ input: Tile, into output: MutableTile) throws
 }
@@ -43,6 +48,7 @@ public protocol TileStage: Stage {
 extension TileStage {
     public var boundary: BoundaryMode { .nearest }
     public func scratchBytes(forOutput output: Box) -> Int { 0 }
+    public func maximumInputSections(forOutputSections count: Int) -> Int? { nil }
 }
 
 /// A tile stage that reads its whole input once (or more) before processing, for global statistics.

@@ -56,9 +56,10 @@ final class StageSource: SectionSource {
     /// The input box of one chunk, the input sections a chunk spans (the ring's size), and the
     /// input sections a steady-state chunk adds (what upstream is asked for at a time).
     static func shape(stage: any TileStage, output: Size3, input: Size3, chunk: Int) -> (box: Box, ringSections: Int, upstreamRequest: Int) {
-        let first = stage.inputBox(forOutput: Box(sections: 0..<chunk, of: output))
+        var first = stage.inputBox(forOutput: Box(sections: 0..<chunk, of: output))
         let second = stage.inputBox(forOutput: Box(sections: chunk..<(2 * chunk), of: output))
         let advance = (second.origin.z + second.size.z) - (first.origin.z + first.size.z)
+        if let most = stage.maximumInputSections(forOutputSections: chunk) { first.size.z = max(first.size.z, most) }
         let ring = min(first.size.z, input.z)
         return (first, max(1, ring), max(1, min(advance, ring)))
     }

@@ -70,6 +70,12 @@ public final class S2SStage: PrepassStage {
         return Box(origin: SIMD3(x0 - h, y0 - h, z0 - h), size: Size3(x: x1 - x0 + 2 * h, y: y1 - y0 + 2 * h, z: z1 - z0 + 2 * h))
     }
 
+    /// `count` consecutive sections touch at most ⌊(count + tile − 2)/tile⌋ + 1 rows of tiles.
+    public func maximumInputSections(forOutputSections count: Int) -> Int? {
+        let t = settings.tile
+        return ((count + t - 2) / t + 1) * t + 2 * settings.halo
+    }
+
     public func scratchBytes(forOutput output: Box) -> Int {
         // The cached row of tiles and the network's activations: training on a batch of patches
         // (forward and backward), or predicting one block; plus the training patches.
