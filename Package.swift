@@ -43,8 +43,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit"], exclude: ["Fixtures"]),
-        .testTarget(name: "StagesTests", dependencies: ["FilterKit"] + stagePlugins.map { .target(name: $0) }),
-        .testTarget(name: "S2SFilterTests", dependencies: ["S2SFilter", "FilterKit"] + stagePlugins.map { .target(name: $0) }),
+        .testTarget(name: "StagesTests", dependencies: ["FilterKit", "S2SFilter"] + stagePlugins.map { .target(name: $0) }),
+        .testTarget(name: "S2SFilterTests", dependencies: ["S2SFilter", "FilterKit"]),
         .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit"]),
     ]
 )

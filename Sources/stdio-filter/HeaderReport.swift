@@ -101,53 +101,33 @@ struct HeaderReport {
         func array<T>(_ values: [T]) -> String { "[" + values.map { "\($0)" }.joined(separator: ", ") + "]" }
         func number(_ v: Float) -> String { v.isFinite ? "\(v)" : "null" }
         var fields: [(String, String)] = [
-            ("source", quoted(reader.sourceName)),
+            ("source", JSONText.quoted(reader.sourceName)),
             ("size", array([info.size.x, info.size.y, info.size.z])),
             ("stored_size", array([h.nx, h.ny, h.nz])),
             ("mode", "\(h.mode)"),
-            ("element_type", quoted("\(info.elementType)")),
+            ("element_type", JSONText.quoted("\(info.elementType)")),
             ("voxel_size", array((0..<3).map { number(info.voxelSize[$0]) })),
             ("origin", array((0..<3).map { number(info.origin[$0]) })),
             ("grid_start", array((0..<3).map { info.gridStart[$0] })),
             ("axis_order", array([h.axisMap.x, h.axisMap.y, h.axisMap.z])),
-            ("kind", quoted("\(info.kind)")),
+            ("kind", JSONText.quoted("\(info.kind)")),
             ("ispg", "\(h.ispg)"),
             ("nsymbt", "\(h.nsymbt)"),
             ("extended_header_bytes", "\(info.mrc?.extendedHeader.count ?? 0)"),
-            ("extended_header_type", quoted(info.mrc?.extendedHeaderType ?? "")),
-            ("exttyp_field", quoted(h.extendedHeaderType)),
+            ("extended_header_type", JSONText.quoted(info.mrc?.extendedHeaderType ?? "")),
+            ("exttyp_field", JSONText.quoted(h.extendedHeaderType)),
             ("nversion", "\(h.nversion)"),
             ("big_endian", "\(h.isBigEndian)"),
             ("pre2000_header", "\(h.isOldStyle)"),
             ("dmin", number(h.dmin)), ("dmax", number(h.dmax)), ("dmean", number(h.dmean)),
             ("rms", h.rms.map(number) ?? "null"),
-            ("labels", "[" + h.labels.map(quoted).joined(separator: ", ") + "]"),
-            ("warnings", "[" + reader.warnings.map(quoted).joined(separator: ", ") + "]"),
+            ("labels", "[" + h.labels.map(JSONText.quoted).joined(separator: ", ") + "]"),
+            ("warnings", "[" + reader.warnings.map(JSONText.quoted).joined(separator: ", ") + "]"),
         ]
         let angles = extendedTiltAngles
         if !angles.isEmpty { fields.append(("tilt_angles", array(angles))) }
-        return "{\n" + fields.map { "  \(quoted($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+        return "{\n" + fields.map { "  \(JSONText.quoted($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
     }
-}
-
-/// `s` as a JSON string literal.
-func quoted(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                out += "\\u" + String(scalar.value, radix: 16).leftPadded(4)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
 }
 
 extension String {

@@ -61,10 +61,10 @@ extension Info {
     static func json(_ reader: TIFFReader) -> String {
         let i = reader.info
         let fields = [
-            ("source", quoted(reader.sourceName)), ("format", quoted("tiff")), ("layout", quoted(reader.layout)),
-            ("size", "[\(i.size.x), \(i.size.y), \(i.size.z)]"), ("element_type", quoted("\(i.elementType)")),
-            ("voxel_size", "[\(i.voxelSize.x), \(i.voxelSize.y), \(i.voxelSize.z)]"), ("kind", quoted("\(i.kind)")),
+            ("source", JSONText.quoted(reader.sourceName)), ("format", JSONText.quoted("tiff")), ("layout", JSONText.quoted(reader.layout)),
+            ("size", "[\(i.size.x), \(i.size.y), \(i.size.z)]"), ("element_type", JSONText.quoted("\(i.elementType)")),
+            ("voxel_size", "[\(i.voxelSize.x), \(i.voxelSize.y), \(i.voxelSize.z)]"), ("kind", JSONText.quoted("\(i.kind)")),
         ]
-        return "{\n" + fields.map { "  \(quoted($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+        return "{\n" + fields.map { "  \(JSONText.quoted($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
     }
 }
