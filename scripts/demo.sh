@@ -23,6 +23,10 @@ echo "== the same chain in one process: bit for bit the same result"
 cmp <(tail -c +1025 demo-out/tiny-tomo-deconv.mrc) <(tail -c +1025 demo-out/tiny-tomo-chain.mrc) && echo "identical voxels"
 "$BIN" info demo-out/tiny-tomo-chain.mrc | sed -n '/Titles/,$p'
 
+echo "== deconvolution then Self2Self denoising in one process (a short training for the demo: 100 steps)"
+"$BIN" run --chain "deconv:defocus=3,s2s:steps=100:samples=4:save-model=demo-out/tiny-tomo-s2s.safetensors" \
+  samples/tiny-tomo.mrc demo-out/tiny-tomo-s2s.mrc
+
 echo "== to a TIFF stack that ImageJ/Fiji opens with its voxel size, and back"
 "$BIN" convert demo-out/tiny-tomo-chain.mrc demo-out/tiny-tomo-chain.tif
 "$BIN" info demo-out/tiny-tomo-chain.tif

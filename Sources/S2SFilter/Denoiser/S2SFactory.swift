@@ -20,8 +20,8 @@ public enum S2SFactory: StageFactory {
     public static let parameters = [
         StageParameter("preset", .choice(["lite", "full"]), default: "lite", help: "network size (lite: 0.4 M parameters, full: 3 M)"),
         StageParameter("patch", .integer(8...256), default: "32", unit: "voxels", help: "training patch side (a multiple of 8 for lite, 32 for full)"),
-        StageParameter("steps", .integer(0...1_000_000), default: "400", help: "training steps at most"),
-        StageParameter("train-minutes", .number(0...10_000), default: "10", unit: "min", help: "training time at most"),
+        StageParameter("steps", .integer(0...1_000_000), default: "2000", help: "training steps at most"),
+        StageParameter("train-minutes", .number(0...10_000), default: "7", unit: "min", help: "training time at most (the usual limit: results then depend on machine speed; give --steps with a large --train-minutes to reproduce a run exactly)"),
         StageParameter("batch", .integer(1...64), default: "2", help: "masked copies per step"),
         StageParameter("lr", .number(1e-7...1), default: "0.0004", help: "Adam learning rate"),
         StageParameter("mask", .choice(["xline", "point", "block"]), default: "xline", help: "what is hidden from the network"),

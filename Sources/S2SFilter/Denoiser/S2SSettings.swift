@@ -6,9 +6,9 @@ public struct S2SSettings: Sendable, Equatable {
     public var presetName = "lite"
     /// Cubic training patch side (a multiple of 2^pools).
     public var patch = 32
-    public var steps = 400
+    public var steps = 2000
     /// Training stops after this long even if `steps` are not done.
-    public var trainMinutes: Double = 10
+    public var trainMinutes: Double = 7
     /// Masked copies of a patch per step.
     public var batch = 2
     public var learningRate: Float = 4e-4
