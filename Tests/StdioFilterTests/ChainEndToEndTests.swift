@@ -10,6 +10,8 @@ struct ChainEndToEndTests {
         ("gaussian --sigma 2x2x1 --boundary reflect", "bin --factor 2", "gaussian:sigma=2x2x1:boundary=reflect,bin:factor=2"),
         ("median --size 3", "normalize", "median:size=3,normalize"),
         ("crop --z 3..20 --x 5..40", "gaussian --sigma 1.5", "crop:z=3..20:x=5..40,gaussian:sigma=1.5"),
+        // A whole-volume stage before a prepass stage: spooled once, not computed twice.
+        ("deconv --defocus 3", "normalize", "deconv:defocus=3,normalize"),
     ])
     func pipesEqualChain(_ a: String, _ b: String, _ chain: String) throws {
         let dir = try makeTemporaryDirectory()

@@ -34,6 +34,8 @@ public final class Pipeline {
     public let plan: MemoryPlan
     public let options: PipelineOptions
     private var reader: VolumeReader
+    /// The first stage `reader` feeds (later than 0 once stages before a prepass were spooled).
+    private var first = 0
 
     /// The output volume's description.
     public var outputInfo: VolumeInfo { infos.last! }
@@ -79,6 +81,15 @@ public final class Pipeline {
         }
         for (index, stage) in stages.enumerated() {
             guard let prepassStage = stage as? PrepassStage else { continue }
+            // A prepass re-runs the stages before it; whole-volume stages (an FFT of everything)
+            // are worth running once: their output is spooled to disk and read from there on.
+            if stages[first..<index].contains(where: { $0 is WholeVolumeStage }) {
+                let source = try makeNodes(stageCount: index, readAhead: false)
+                let progress = ProgressReporter(label: "\(stages[first..<index].map(\.name).joined(separator: ",")) to disk", total: infos[index].size.z, enabled: options.showProgress)
+                reader = try SpooledVolume(copying: source, info: infos[index], sectionsPerRequest: plan.requests[index], sourceName: reader.sourceName, directory: options.spoolDirectory, progress: progress.update)
+                progress.finish()
+                first = index
+            }
             for pass in 0..<prepassStage.prepassCount {
                 try runPrepass(prepassStage, at: index, pass: pass)
             }
@@ -86,11 +97,12 @@ public final class Pipeline {
         try stream(into: writer)
     }
 
-    /// Builds the nodes for the first `count` stages over a fresh reader source.
+    /// Builds the nodes for stages `first ..< count` over a fresh source of `reader` (which holds
+    /// the input of stage `first`).
     private func makeNodes(stageCount count: Int, readAhead: Bool) throws -> SectionSource {
         let ahead = readAhead && options.backgroundIO && !stages.isEmpty ? Pipeline.readAheadSections(reader.info) : nil
-        var node: SectionSource = ReaderSource(reader: reader, capacity: plan.requests[0], readAhead: ahead)
-        for i in 0..<count {
+        var node: SectionSource = ReaderSource(reader: reader, capacity: plan.requests[first], readAhead: ahead)
+        for i in first..<count {
             let request = plan.requests[i + 1]
             if let stage = stages[i] as? TileStage {
                 node = try StageSource(stage: stage, upstream: node, info: infos[i + 1], capacity: request, chunk: request)

@@ -38,6 +38,24 @@ public final class SpooledVolume: VolumeReader {
         }
     }
 
+    /// Copies every section a pipeline node produces (the input of a later stage) to a temporary file.
+    init(copying source: SectionSource, info: VolumeInfo, sectionsPerRequest: Int, sourceName: String, directory: String?, progress: ((Int) -> Void)? = nil) throws {
+        self.info = info
+        self.sourceName = sourceName
+        file = try ScratchFile(purpose: "spool file for the chain on \(sourceName)", directory: directory)
+        let bytes = info.size.sectionVoxels * 4
+        var z = 0
+        while z < info.size.z {
+            let count = min(max(1, sectionsPerRequest), info.size.z - z)
+            try source.provide(z..<(z + count))
+            for k in 0..<count {
+                try file.append(UnsafeRawBufferPointer(start: source.section(z + k), count: bytes))
+            }
+            z += count
+            progress?(z)
+        }
+    }
+
     public func readRows(from firstRow: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
         try file.read(into: UnsafeMutableRawBufferPointer(start: destination, count: count * info.size.x * 4), at: Int64(firstRow) * Int64(info.size.x) * 4)
     }
