@@ -86,7 +86,7 @@ final class OutOfCoreDeconvolution: DeconvolutionEngine {
     func absorb(_ sections: UnsafePointer<Float>, from z: Int, count: Int) throws {
         let voxels = size.sectionVoxels
         input.add(sections, count: count * voxels)
-        try Parallel.forEachPiece(count) { piece, range in
+        try Parallel.forEachPiece(count, maximumPieces: workers.count) { piece, range in
             let (real, spectrum) = (workers[piece].real.pointer, workers[piece].spectrum.pointer)
             for k in range {
                 real.update(from: sections + k * voxels, count: voxels)
@@ -141,7 +141,7 @@ final class OutOfCoreDeconvolution: DeconvolutionEngine {
     func emit(_ sections: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
         let voxels = size.sectionVoxels
         let rescale = rescale!
-        try Parallel.forEachPiece(sections.count) { piece, range in
+        try Parallel.forEachPiece(sections.count, maximumPieces: workers.count) { piece, range in
             let (real, spectrum) = (workers[piece].real.pointer, workers[piece].spectrum.pointer)
             for k in range {
                 try scratch.read(into: UnsafeMutableRawBufferPointer(start: spectrum, count: sectionSpectrumBytes), at: Int64(sections.lowerBound + k) * Int64(sectionSpectrumBytes))

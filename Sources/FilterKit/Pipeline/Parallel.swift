@@ -18,10 +18,13 @@ public enum Parallel {
     }
 
     /// Like ``forEachChunk(_:minimumChunk:_:)``, also passing the piece's index (below
-    /// ``threads``), so that each piece can use its own scratch buffers; rethrows the first error.
-    public static func forEachPiece(_ count: Int, minimumChunk: Int = 1, _ body: (Int, Range<Int>) throws -> Void) rethrows {
+    /// ``threads`` and below `maximumPieces`: the scratch buffers a caller set up), so that each
+    /// piece can use its own scratch; rethrows the first error.
+    public static func forEachPiece(
+        _ count: Int, minimumChunk: Int = 1, maximumPieces: Int = .max, _ body: (Int, Range<Int>) throws -> Void
+    ) rethrows {
         guard count > 0 else { return }
-        let pieces = min(threads, max(1, count / max(1, minimumChunk)))
+        let pieces = min(threads, maximumPieces, max(1, count / max(1, minimumChunk)))
         if pieces <= 1 {
             try body(0, 0..<count)
             return

@@ -6,26 +6,40 @@ import FilterKit
 /// fixed number of chunk groups (``Convolution3D/gradientGroups``), so that gradients are summed
 /// in the same order whatever the thread count.
 final class ConvolutionWorkspace {
-    private var buffers: [[UnsafeMutablePointer<Float>?]]
-    private var capacities: [[Int]]
-    let workers: Int
+    /// One growable buffer; each is used by one thread at a time (its worker or its group).
+    private final class Buffer {
+        var pointer: UnsafeMutablePointer<Float>?
+        var capacity = 0
+        deinit { pointer?.deallocate() }
 
-    init(workers: Int) {
-        self.workers = workers
-        let slots = max(workers, Convolution3D.gradientGroups)
-        buffers = Array(repeating: [nil, nil, nil], count: slots)
-        capacities = Array(repeating: [0, 0, 0], count: slots)
+        func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+            if capacity < count {
+                pointer?.deallocate()
+                pointer = .allocate(capacity: count)
+                capacity = count
+            }
+            return pointer!
+        }
     }
 
-    deinit { buffers.joined().forEach { $0?.deallocate() } }
+    /// `[slot][index]`, fixed at creation so that threads never mutate a shared array.
+    private let buffers: [[Buffer]]
+    let workers: Int
+
+    /// OpenBLAS runs single-threaded: the convolutions call it from several threads at once, and
+    /// changing its thread count while another thread is inside a call corrupts its state. Set
+    /// once, before the first workspace exists.
+    private static let singleThreadedBLAS: Void = { BLASBackend.threads = 1 }()
+
+    init(workers: Int) {
+        ConvolutionWorkspace.singleThreadedBLAS
+        self.workers = workers
+        let slots = max(workers, Convolution3D.gradientGroups)
+        buffers = (0..<3).map { _ in (0..<slots).map { _ in Buffer() } }
+    }
 
     private func buffer(_ slot: Int, _ index: Int, count: Int) -> UnsafeMutablePointer<Float> {
-        if capacities[index][slot] < count {
-            buffers[index][slot]?.deallocate()
-            buffers[index][slot] = .allocate(capacity: count)
-            capacities[index][slot] = count
-        }
-        return buffers[index][slot]!
+        buffers[slot][index].reserve(count)
     }
 
     /// The im2col buffer of thread `worker`.
@@ -176,7 +190,7 @@ public final class Convolution3D {
     private func forEachChunk(_ voxels: Int, k: Int, budget: Int = columnBudget, _ body: (Int, Range<Int>) -> Void) {
         let size = Convolution3D.chunkVoxels(k: k, budget: budget)
         let chunks = (voxels + size - 1) / size
-        Parallel.forEachPiece(chunks) { worker, range in
+        Parallel.forEachPiece(chunks, maximumPieces: workspace.workers) { worker, range in
             for c in range { body(worker, (c * size)..<min(voxels, (c + 1) * size)) }
         }
     }
@@ -214,7 +228,7 @@ public final class Convolution3D {
             workspace.weightPartial(group: g, count: k * cout).update(repeating: 0, count: k * cout)
             workspace.biasPartial(group: g, count: cout).update(repeating: 0, count: cout)
         }
-        Parallel.forEachPiece(groups) { worker, range in
+        Parallel.forEachPiece(groups, maximumPieces: workspace.workers) { worker, range in
             for g in range {
                 let partial = workspace.weightPartial(group: g, count: k * cout), db = workspace.biasPartial(group: g, count: cout)
                 for c in (chunks * g / groups)..<(chunks * (g + 1) / groups) {

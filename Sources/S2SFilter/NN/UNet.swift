@@ -63,7 +63,6 @@ public final class UNet {
         // one multi-threaded call at a time, and the im2col work is spread too).
         let workspace = ConvolutionWorkspace(workers: Parallel.threads)
         self.workspace = workspace
-        BLASBackend.threads = 1
         let e = c.encoderChannels
         pconv = PartialConvolution3D(name: "pconv0", inputChannels: c.imageChannels, outputChannels: e, workspace: workspace)
         encoder = (0..<c.pools).map { Convolution3D(name: "enc.\($0)", inputChannels: e, outputChannels: e, workspace: workspace) }
