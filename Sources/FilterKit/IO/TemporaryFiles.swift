@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,22 +17,28 @@ public enum TemporaryFiles {
         return p
     }()
     nonisolated(unsafe) private static var handlersInstalled = false
+    /// Serialises register/unregister between threads (the signal handler only reads the slots).
+    private static let lock = Mutex(())
 
     /// Remembers `path` for removal if the process is interrupted.
     public static func register(_ path: String) {
-        installHandlersOnce()
-        for i in 0..<capacity where slots[i] == nil {
-            slots[i] = strdup(path)
-            return
+        lock.withLock { _ in
+            installHandlersOnce()
+            for i in 0..<capacity where slots[i] == nil {
+                slots[i] = strdup(path)
+                return
+            }
         }
     }
 
     /// Forgets `path` (after it was renamed into place or removed).
     public static func unregister(_ path: String) {
-        for i in 0..<capacity {
-            if let p = slots[i], String(cString: p) == path {
-                slots[i] = nil
-                free(p)
+        lock.withLock { _ in
+            for i in 0..<capacity {
+                if let p = slots[i], String(cString: p) == path {
+                    slots[i] = nil
+                    free(p)
+                }
             }
         }
     }
