@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-# Tests run one at a time: several FFTW and OpenBLAS users in one process at once are not what
-# the tool does, and libraries differ in how much concurrency they take.
-swift test -c release --no-parallel
+# Each test target runs in its own process, its tests one at a time: run together in one process
+# the suites once crashed with heap corruption (a native-library interaction still under
+# investigation, see the issue notes); each target alone has never failed.
+swift build -c release --build-tests >/dev/null 2>&1 || true
+for target in FilterKitTests StagesTests S2SFilterTests StdioFilterTests; do
+  echo "== $target" >&2
+  swift test -c release --no-parallel --filter "$target"
+done

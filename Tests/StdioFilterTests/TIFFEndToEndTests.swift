@@ -88,6 +88,9 @@ struct TIFFEndToEndTests {
             ("$B convert --channel 2 in.mrc out.mrc", 1, "expected 1/1 for MRC input"),
             ("$B convert --channel 0 in.mrc out.tif", 64, "--channel counts from 1"),
         ]
+        // A TIFF cut in half (libtiff writes each IFD after its page): refused naming the page, no output.
+        #expect(try shell("$B convert in.mrc whole.tif && head -c $(( $(stat -c %s whole.tif) / 2 )) whole.tif > cut.tif && rm whole.tif", in: dir).status == 0)
+        cases.append(("$B convert cut.tif out.mrc", 1, "cut.tif: page 1: its directory cannot be read"))
         if let corpus = sharedCorpus?.deletingLastPathComponent().appendingPathComponent("tiff/real/imagetiff__BigTIFF.tif") {
             cases.append(("$B convert \(q(corpus.path)) out.mrc", 1, "has 3 samples per pixel"))
         }
@@ -100,8 +103,8 @@ struct TIFFEndToEndTests {
             let run = try shell(script, in: dir)
             #expect(run.status == status, "\(script): \(run.status) \(run.stderr)")
             #expect(run.stderr.contains(message), "\(script): \(run.stderr)")
-            #expect(run.errorLines.count == 1 || status == 64, "\(script): \(run.stderr)")
+            #expect(run.errorLines.filter { $0.contains("error:") }.count == 1 || status == 64, "\(script): \(run.stderr)")
         }
-        #expect(try files(in: dir).filter { $0 != "mixed.tif" } == ["in.mrc"])
+        #expect(try files(in: dir).filter { $0 != "mixed.tif" && $0 != "cut.tif" } == ["in.mrc"])
     }
 }

@@ -55,7 +55,7 @@ bench_run() {
       n="${names[$i]}"
       if [ -z "${best_time[$n]:-}" ] || awk "BEGIN{exit !($t < ${best_time[$n]})}"; then best_time[$n]=$t; fi
       if [ -z "${best_rss[$n]:-}" ] || [ "$m" -gt "${best_rss[$n]}" ]; then best_rss[$n]=$m; fi
-      rm -f "$OUT"/out-*.mrc
+      rm -f "$OUT"/out-*.mrc "$OUT"/out-*.tif
     done
   done
 }

@@ -233,7 +233,12 @@ public final class TIFFReader: VolumeReader {
             compressions.insert(compression)
             tiled = tiled || TIFFIsTiled(tif) != 0
             offsets.append(TIFFCurrentDirOffset(tif))
-        } while TIFFReadDirectory(tif) == 1
+            if TIFFLastDirectory(tif) != 0 { break }
+            // A next directory is announced: failing to read it is a damaged file, not the end.
+            guard TIFFReadDirectory(tif) == 1 else {
+                throw FilterError.unsupported(source: name, what: "page \(offsets.count): its directory cannot be read (\(LibTIFF.takeLastError()))", hint: "the file is truncated or damaged")
+            }
+        } while true
         let shape = first!
         // Back to page 0 for its description, resolution and strip layout.
         guard TIFFSetSubDirectory(tif, offsets[0]) == 1 else {
