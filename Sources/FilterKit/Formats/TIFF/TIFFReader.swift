@@ -75,7 +75,7 @@ public final class TIFFReader: VolumeReader {
         // libtiff reads the header at the descriptor's position: start from byte 0.
         let fd = dup(rawFD)
         if fd >= 0 { lseek(fd, 0, SEEK_SET) }
-        guard fd >= 0, let tif = TIFFFdOpen(fd, name, "r") else {
+        guard fd >= 0, let tif = TIFFFdOpen(fd, name, "rm") else {  // "m": no memory mapping (it would count the whole file in RSS)
             if fd >= 0 { close(fd) }
             if spool == nil { close(rawFD) }
             throw FilterError.unsupported(source: name, what: "not a readable TIFF file (\(LibTIFF.takeLastError()))", hint: "")
