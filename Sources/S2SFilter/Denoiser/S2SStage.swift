@@ -60,8 +60,6 @@ public final class S2SStage: PrepassStage {
 
     public var prepassCount: Int { 1 }
 
-    public var halo: Int { settings.halo }
-
     public func inputBox(forOutput output: Box) -> Box {
         let t = settings.tile, h = settings.halo
         let z0 = output.origin.z / t * t, z1 = (output.origin.z + output.size.z + t - 1) / t * t

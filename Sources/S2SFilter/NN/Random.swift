@@ -47,9 +47,12 @@ public struct RandomStream: Sendable {
         var i = range.lowerBound
         while i < range.upperBound {
             let word = RandomStream.mix(k &+ UInt64(i &>> 2) &* 0x9E37_79B9_7F4A_7C15)
-            let lane = i & 3
-            body(i, Float((word &>> UInt64(16 &* lane)) & 0xFFFF) * (1.0 / 65_536.0))
-            i &+= 1
+            var lane = i & 3
+            while lane < 4 && i < range.upperBound {
+                body(i, Float((word &>> UInt64(16 &* lane)) & 0xFFFF) * (1.0 / 65_536.0))
+                lane &+= 1
+                i &+= 1
+            }
         }
     }
 
