@@ -12,13 +12,16 @@ let systemLibraries: [Target] = [
     .systemLibrary(
         name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4",
         providers: [.apt(["libtiff-dev"])]),
+    .systemLibrary(
+        name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+        providers: [.apt(["libpng-dev"])]),
 ]
 
 /// Optional stages, one target per family, registered in `Sources/stdio-filter/StageCatalog.swift`.
 let stagePlugins = ["Smoothing", "Resampling", "Intensity", "Deconvolution"]
 
 /// What each plugin links besides FilterKit.
-let pluginDependencies: [String: [Target.Dependency]] = ["Deconvolution": ["CFFTW"]]
+let pluginDependencies: [String: [Target.Dependency]] = ["Deconvolution": ["CFFTW", "FFTSupport"]]
 
 let package = Package(
     name: "stdio-filter",
@@ -34,11 +37,16 @@ let package = Package(
         .target(name: $0, dependencies: ["FilterKit"] + pluginDependencies[$0, default: []], path: "plugins/\($0)")
     } + [
         .target(name: "FilterKit", dependencies: ["CTIFF"]),
+        /// FFTW done once per process (threads, wisdom, the planner lock), for the FFT users.
+        .target(name: "FFTSupport", dependencies: ["FilterKit", "CFFTW"]),
+        /// What a user needs to judge a denoiser: synthetic tomograms with their ground truth
+        /// (`synth`), quality scores (`score`) and previews (`preview`).
+        .target(name: "Evaluation", dependencies: ["FilterKit", "FFTSupport", "CFFTW", "CPNG"]),
         .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS"]),
         .executableTarget(
             name: "stdio-filter",
             dependencies: [
-                "FilterKit", "S2SFilter", "CFFTW", "CTIFF",
+                "FilterKit", "S2SFilter", "Evaluation", "CFFTW", "CTIFF",
             ] + stagePlugins.map { .target(name: $0) } + [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),

@@ -1,3 +1,4 @@
+import FFTSupport
 import FilterKit
 
 /// Deconvolution stages: `deconv`.

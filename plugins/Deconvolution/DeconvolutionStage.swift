@@ -1,3 +1,4 @@
+import FFTSupport
 import FilterKit
 
 /// The CTF deconvolution of IsoNet's `deconv`: the whole volume's 3-D FFT multiplied by the

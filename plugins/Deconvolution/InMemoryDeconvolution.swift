@@ -1,4 +1,5 @@
 import CFFTW
+import FFTSupport
 import FilterKit
 
 /// The deconvolution with the whole volume in memory: one in-place 3-D r2c FFT, the filter

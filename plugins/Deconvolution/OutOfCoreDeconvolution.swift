@@ -1,4 +1,5 @@
 import CFFTW
+import FFTSupport
 import FilterKit
 
 /// The exact deconvolution of a volume larger than memory, in three passes over a scratch file

@@ -8,14 +8,14 @@ import Glibc
 /// FFTW (single precision) done once per process: threads initialised, wisdom loaded from and
 /// saved to `$XDG_CACHE_HOME/stdio-filter/fftwf-wisdom` (or `~/.cache/…`), and every call that is
 /// not thread-safe in FFTW (planning, destroying plans) made under one lock.
-enum FFTW {
+package enum FFTW {
     /// How hard the planner tries: FFTW's ESTIMATE, MEASURE or PATIENT, or `auto`: wisdom when
     /// there is some for the shape, else MEASURE for transforms up to ``autoMeasureLimit`` values
     /// and ESTIMATE above (measuring a large 3-D transform takes longer than it saves).
-    enum Rigor: String, CaseIterable, Sendable {
+    package enum Rigor: String, CaseIterable, Sendable {
         case auto, estimate, measure, patient
 
-        var flags: UInt32 {
+        package var flags: UInt32 {
             switch self {
             case .estimate, .auto: return UInt32(FFTW_ESTIMATE)
             case .measure: return UInt32(FFTW_MEASURE)
@@ -25,10 +25,10 @@ enum FFTW {
     }
 
     /// Transforms of at most this many values are measured under ``Rigor/auto``.
-    static let autoMeasureLimit = 1 << 24
+    package static let autoMeasureLimit = 1 << 24
 
     /// Planning takes at most this long per plan (FFTW then uses the best plan found so far).
-    static let planningTimeLimit = 20.0
+    package static let planningTimeLimit = 20.0
 
     private struct State {
         var initialised = false
@@ -38,7 +38,7 @@ enum FFTW {
     private static let state = Mutex(State())
 
     /// The wisdom file, or nil when there is no home or cache directory.
-    static var wisdomPath: String? {
+    package static var wisdomPath: String? {
         let env = { (name: String) in getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } }
         guard let cache = env("XDG_CACHE_HOME") ?? env("HOME").map({ "\($0)/.cache" }) else { return nil }
         return "\(cache)/stdio-filter/fftwf-wisdom"
@@ -56,7 +56,7 @@ enum FFTW {
     /// `make` are overwritten by MEASURE and PATIENT: plan before filling them.
     ///
     /// - Parameter values: the transform's size in values, for ``Rigor/auto``.
-    static func plan(threads: Int, rigor: Rigor, values: Int, what: String, _ make: (UInt32) -> OpaquePointer?) throws -> Plan {
+    package static func plan(threads: Int, rigor: Rigor, values: Int, what: String, _ make: (UInt32) -> OpaquePointer?) throws -> Plan {
         try state.withLock { s in
             initialiseLocked(&s)
             fftwf_plan_with_nthreads(Int32(max(1, threads)))
@@ -74,7 +74,7 @@ enum FFTW {
     }
 
     /// Saves the wisdom gathered by this process (atomically: other processes may share the file).
-    static func saveWisdom() {
+    package static func saveWisdom() {
         state.withLock { s in
             guard s.wisdomChanged, let path = wisdomPath else { return }
             s.wisdomChanged = false
@@ -100,8 +100,8 @@ enum FFTW {
     }
 
     /// An FFTW plan, destroyed under the planner lock.
-    final class Plan: @unchecked Sendable {
-        let pointer: OpaquePointer
+    package final class Plan: @unchecked Sendable {
+        package let pointer: OpaquePointer
         init(_ pointer: OpaquePointer) { self.pointer = pointer }
         deinit {
             let p = pointer
@@ -110,10 +110,10 @@ enum FFTW {
     }
 
     /// Floats in SIMD-aligned memory from FFTW (what its plans expect), freed with the object.
-    final class Buffer {
-        let pointer: UnsafeMutablePointer<Float>
+    package final class Buffer {
+        package let pointer: UnsafeMutablePointer<Float>
 
-        init(floats count: Int) {
+        package init(floats count: Int) {
             guard let p = fftwf_alloc_real(max(1, count)) else { fatalError("out of memory allocating \(count) floats") }
             pointer = p
         }
@@ -124,5 +124,5 @@ enum FFTW {
 
 extension UnsafeMutablePointer where Pointee == Float {
     /// The same memory seen as FFTW's interleaved complex numbers.
-    var complex: UnsafeMutablePointer<fftwf_complex> { UnsafeMutableRawPointer(self).assumingMemoryBound(to: fftwf_complex.self) }
+    package var complex: UnsafeMutablePointer<fftwf_complex> { UnsafeMutableRawPointer(self).assumingMemoryBound(to: fftwf_complex.self) }
 }

@@ -30,7 +30,7 @@ public struct RandomStream: Sendable {
 
     /// The stream's starting point: SplitMix64's state for index 0.
     @inlinable @inline(__always)
-    var key: UInt64 { RandomStream.mix(seed ^ RandomStream.mix(stream &* 0xD1B5_4A32_D192_ED03)) }
+    public var key: UInt64 { RandomStream.mix(seed ^ RandomStream.mix(stream &* 0xD1B5_4A32_D192_ED03)) }
 
     /// 64 random bits for `index`: SplitMix64's output at position `index` from ``key``.
     @inlinable @inline(__always)
