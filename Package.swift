@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit"], exclude: ["Fixtures"]),
         .testTarget(name: "StagesTests", dependencies: ["FilterKit", "S2SFilter"] + stagePlugins.map { .target(name: $0) }),
         .testTarget(name: "S2SFilterTests", dependencies: ["S2SFilter", "FilterKit"]),
-        .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit"]),
+        .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit", "CPNG"]),
     ]
 )

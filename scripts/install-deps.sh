@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what stdio-filter needs on Debian 12: the C libraries (-dev packages), the tools the
-# tests and benchmarks call, and the Python helpers the tests use as oracles (mrcfile, numpy, tifffile).
+# tests and benchmarks call, and the Python helpers the tests use as oracles (mrcfile, numpy, tifffile,
+# and scipy + scikit-image for ../shared/tools/metrics.py, the oracle of `score`).
 # Swift itself (6.0 or newer) must already be on PATH: see README "Install".
 set -euo pipefail
 
@@ -8,7 +9,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 APT_PACKAGES=(
-  libopenblas-dev libfftw3-dev libtiff-dev pkg-config   # linked by the package
+  libopenblas-dev libfftw3-dev libtiff-dev libpng-dev pkg-config   # linked by the package
   gzip bzip2 xz-utils zstd                                # decompressors for .mrc.gz/.bz2/.xz/.zst input
   time python3 python3-pip                                # benchmarks (/usr/bin/time -v), test oracles
 )
@@ -24,8 +25,8 @@ if [ "${CI:-}" = "true" ] || [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 fi
 
-PIP_PACKAGES=(mrcfile numpy tifffile)   # independent oracles of the MRC, deconvolution and TIFF tests
-if ! python3 -c 'import mrcfile, numpy, tifffile' >/dev/null 2>&1; then
+PIP_PACKAGES=(mrcfile numpy tifffile scipy scikit-image)   # independent oracles of the MRC, deconvolution, TIFF and score tests
+if ! python3 -c 'import mrcfile, numpy, tifffile, scipy, skimage' >/dev/null 2>&1; then
   echo "install-deps: pip install ${PIP_PACKAGES[*]}" >&2
   python3 -m pip install --quiet "${PIP_PACKAGES[@]}" 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages "${PIP_PACKAGES[@]}"

@@ -18,7 +18,8 @@ struct CellScene: Sendable {
     private let populations: [Population]
     private let seed: UInt64
 
-    /// Density units: protein 1, lipid head groups 1.3, vacuum −2 (relative to ice).
+    /// Density units: protein 1, lipid head groups 0.6 (each leaflet), vacuum −2 (relative to ice).
+    /// Objects exist only in the ice (a membrane crossing a lamella ends at its surfaces).
     static let vacuumDensity = -2.0
     /// Width of the ice surface, Å.
     static let surfaceWidth = 15.0
@@ -64,16 +65,16 @@ struct CellScene: Sendable {
             let side = r.bits(0) & 1 == 0 ? -1.0 : 1.0
             let cx = nx / 2 + side * (radius - CellScene.uniform(r, 1, 0.15, 0.35) * nx)
             let center = SIMD3(cx, CellScene.uniform(r, 2, 0, ny), (iceLower + iceUpper) / 2 + CellScene.uniform(r, 3, -0.2, 0.2) * thickness)
-            listed.append(Feature(center: center, shape: .bilayer(radius: radius, leaflet: 20 / a, sigma: 7 / a), density: 1.3))
+            listed.append(Feature(center: center, shape: .bilayer(radius: radius, leaflet: 20 / a, sigma: 7 / a), density: 0.6))
         }
         // Vesicles, inside the ice.
         let largestVesicle = max(60 / a, thickness / 2 - 40 / a)
         for i in 0..<count(iceVolume / (700 * 700 * 700), 2) {
             let r = random.child(1000 + UInt64(i))
-            let radius = min(CellScene.uniform(r, 0, 150, 450) / a, largestVesicle)
+            let radius = min(CellScene.uniform(r, 0, 150, 350) / a, largestVesicle)
             let zRoom = max(0, thickness / 2 - radius - 30 / a)
             let center = SIMD3(CellScene.uniform(r, 1, 0, nx), CellScene.uniform(r, 2, 0, ny), (iceLower + iceUpper) / 2 + CellScene.uniform(r, 3, -zRoom, zRoom))
-            listed.append(Feature(center: center, shape: .bilayer(radius: radius, leaflet: 20 / a, sigma: 7 / a), density: 1.3))
+            listed.append(Feature(center: center, shape: .bilayer(radius: radius, leaflet: 20 / a, sigma: 7 / a), density: 0.6))
         }
         // Filaments: nearly parallel to the ice surfaces, as in thin lamellae.
         func filament(_ r: RandomStream, length: ClosedRange<Double>, inner: Double, outer: Double) -> Feature {
@@ -107,7 +108,7 @@ struct CellScene: Sendable {
             },
             // Crowding: small proteins everywhere in the ice.
             Population(stream: 3, cell: 120 / a, occupancy: 0.7, reach: 45 / a, inset: 30 / a) { r, c in
-                [Feature(center: c, shape: .ball(radius: CellScene.uniform(r, 10, 20, 40) / a), density: 0.35)]
+                [Feature(center: c, shape: .ball(radius: CellScene.uniform(r, 10, 20, 40) / a), density: 0.6)]
             },
         ]
     }
@@ -124,12 +125,11 @@ struct CellScene: Sendable {
         return SIMD3(s * cos(phi), s * sin(phi), z)
     }
 
-    /// The vacuum/ice background of section `z`.
-    func background(_ z: Int) -> Float {
+    /// How much of section `z` is ice (1 inside, 0 in the vacuum, smooth at the surfaces).
+    func ice(_ z: Int) -> Float {
         let w = CellScene.surfaceWidth / 2
         let zf = Double(z)
-        let ice = 0.5 * (tanh((zf - iceLower) / w) - tanh((zf - iceUpper) / w))
-        return Float(CellScene.vacuumDensity * (1 - ice))
+        return Float(0.5 * (tanh((zf - iceLower) / w) - tanh((zf - iceUpper) / w)))
     }
 
     /// Every feature that may add to a section of `sections`.

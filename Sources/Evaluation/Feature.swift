@@ -55,7 +55,8 @@ struct Feature: Sendable {
             for y in y0...y1 {
                 let dy = Double(y) - center.y, ryz = dy * dy + dz * dz
                 let row = plane + y * rowStride
-                for x in x0...x1 {
+                guard let (xa, xb) = span(ryz, outer: r + 0.5, x0, x1) else { continue }
+                for x in xa...xb {
                     let dx = Double(x) - center.x
                     let d = (dx * dx + ryz).squareRoot()
                     row[x] += Float(rho * Feature.edge(r - d))
@@ -66,8 +67,13 @@ struct Feature: Sendable {
             for y in y0...y1 {
                 let dy = Double(y) - center.y, ryz = dy * dy + dz * dz
                 let row = plane + y * rowStride
-                for x in x0...x1 {
+                guard let (xa, xb) = span(ryz, outer: r + reach, x0, x1) else { continue }
+                // Inside the inner radius nothing is drawn either: skip that middle part.
+                let inner = r - reach
+                let gap = inner > 0 && ryz < inner * inner ? (inner * inner - ryz).squareRoot() : -1.0
+                for x in xa...xb {
                     let dx = Double(x) - center.x
+                    if abs(dx) < gap { continue }
                     let t = (dx * dx + ryz).squareRoot() - r
                     guard abs(t) < reach else { continue }
                     let a = t - leaflet, b = t + leaflet
@@ -77,9 +83,16 @@ struct Feature: Sendable {
         case let .rod(end, inner, outer):
             let axis = end - center
             let length2 = max((axis * axis).sum(), 1e-12)
+            let reach = outer + 1
+            // Only the part of the axis near this section, then near each row, can reach it.
+            guard let (ta, tb) = Feature.clip(center.z, axis.z, zf, reach, 0, 1) else { return }
             for y in y0...y1 {
+                guard let (ua, ub) = Feature.clip(center.y, axis.y, Double(y), reach, ta, tb) else { continue }
+                let (xa0, xb0) = (center.x + ua * axis.x, center.x + ub * axis.x)
+                let xa = max(x0, Int((min(xa0, xb0) - reach).rounded(.up))), xb = min(x1, Int((max(xa0, xb0) + reach).rounded(.down)))
+                guard xa <= xb else { continue }
                 let row = plane + y * rowStride
-                for x in x0...x1 {
+                for x in xa...xb {
                     let p = SIMD3(Double(x), Double(y), zf) - center
                     let t = min(1, max(0, (p * axis).sum() / length2))
                     let q = p - t * axis
@@ -90,6 +103,26 @@ struct Feature: Sendable {
                 }
             }
         }
+    }
+
+    /// The parameters t in [t0, t1] where `a + t·d` lies within `r` of `c` (one coordinate of a
+    /// segment's points), or nil when there are none.
+    @inline(__always)
+    static func clip(_ a: Double, _ d: Double, _ c: Double, _ r: Double, _ t0: Double, _ t1: Double) -> (Double, Double)? {
+        if abs(d) < 1e-12 { return abs(a - c) <= r ? (t0, t1) : nil }
+        let (u, v) = ((c - r - a) / d, (c + r - a) / d)
+        let lo = max(t0, min(u, v)), hi = min(t1, max(u, v))
+        return lo <= hi ? (lo, hi) : nil
+    }
+
+    /// The voxels `x0...x1` of a row at squared distance `ryz` from the centre (in Y and Z)
+    /// that lie within `outer` of it, or nil when none does.
+    @inline(__always)
+    private func span(_ ryz: Double, outer: Double, _ x0: Int, _ x1: Int) -> (Int, Int)? {
+        guard ryz < outer * outer else { return nil }
+        let half = (outer * outer - ryz).squareRoot()
+        let a = max(x0, Int((center.x - half).rounded(.up))), b = min(x1, Int((center.x + half).rounded(.down)))
+        return a <= b ? (a, b) : nil
     }
 
     /// A one-voxel linear ramp from 0 (outside by half a voxel) to 1 (inside by half a voxel).

@@ -139,9 +139,14 @@ public final class PhantomGenerator {
         Parallel.forEachChunk(d) { range in
             for j in range {
                 let plane = data + j * ny * stride
-                let background = scene.background(first + j)
-                for y in 0..<ny { (plane + y * stride).update(repeating: background, count: nx) }
+                for y in 0..<ny { (plane + y * stride).update(repeating: 0, count: nx) }
                 for feature in features { feature.draw(section: first + j, into: plane, nx: nx, ny: ny, rowStride: stride) }
+                // Objects only in the ice; vacuum outside it.
+                let ice = scene.ice(first + j), vacuum = Float(CellScene.vacuumDensity) * (1 - ice)
+                for y in 0..<ny {
+                    let row = plane + y * stride
+                    for x in 0..<nx { row[x] = row[x] * ice + vacuum }
+                }
             }
         }
         fftwf_execute(forward.pointer)
@@ -177,8 +182,8 @@ public final class PhantomGenerator {
             return
         case .white:
             let base = sections.lowerBound * ny * nx
-            Parallel.forEachChunk(sections.count * ny * nx, minimumChunk: 1 << 16) { range in
-                for i in range { values[i] += scale * random.normal(UInt64(base + i)) }
+            Parallel.forEachChunk(sections.count * ny, minimumChunk: 64) { rows in
+                for row in rows { PhantomGenerator.gaussianRow(random, first: base + row * nx, count: nx, scale: scale, into: values + row * nx, add: true) }
             }
         case .tomographic:
             let first = sections.lowerBound - PhantomGenerator.haloSections
@@ -186,9 +191,7 @@ public final class PhantomGenerator {
             Parallel.forEachChunk(d) { range in
                 for j in range {
                     for y in 0..<ny {
-                        let row = data + (j * ny + y) * stride
-                        let base = Int64((first + j) * ny + y) * Int64(nx)
-                        for x in 0..<nx { row[x] = scale * random.normal(UInt64(bitPattern: base + Int64(x))) }
+                        PhantomGenerator.gaussianRow(random, first: ((first + j) * ny + y) * nx, count: nx, scale: scale, into: data + (j * ny + y) * stride, add: false)
                     }
                 }
             }
@@ -209,6 +212,24 @@ public final class PhantomGenerator {
             }
             fftwf_execute(backward.pointer)
             copyCore(sections, from: data, into: values, add: true)
+        }
+    }
+
+    /// Writes (or adds) `count` Gaussian values × `scale` for the voxels with global indices
+    /// `first ..< first + count`: the value of voxel i is draw i of the stream whatever the row.
+    private static func gaussianRow(_ random: RandomStream, first: Int, count: Int, scale: Float, into out: UnsafeMutablePointer<Float>, add: Bool) {
+        var i = first
+        while i < first + count {
+            // Voxels 2k and 2k + 1 share one Box–Muller draw.
+            let (a, b) = random.normalPair(UInt64(bitPattern: Int64(i >> 1)))
+            let v = scale * (i & 1 == 0 ? a : b)
+            if add { out[i - first] += v } else { out[i - first] = v }
+            if i & 1 == 0 && i + 1 < first + count {
+                if add { out[i + 1 - first] += scale * b } else { out[i + 1 - first] = scale * b }
+                i += 2
+            } else {
+                i += 1
+            }
         }
     }
 

@@ -31,6 +31,9 @@ struct Synth: ParsableCommand {
     @Argument(help: ArgumentHelp("Output path for the noisy volume, or '-' for stdout.", valueName: "output"))
     var output: String = "-"
 
+    @Option(help: ArgumentHelp("Threads (default: all cores); the output does not depend on it.", valueName: "n"))
+    var threads: Int?
+
     @Option(help: ArgumentHelp("Also write the noise-free ground truth here.", valueName: "path"))
     var clean: String?
 
@@ -97,7 +100,10 @@ struct Synth: ParsableCommand {
         }
     }
 
-    func validate() throws { _ = try settings }
+    func validate() throws {
+        _ = try settings
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
 
     static func parseSize(_ text: String) -> Size3? {
         let parts = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
@@ -110,6 +116,7 @@ struct Synth: ParsableCommand {
         let settings = try self.settings
         try console.run {
             try refuseTerminalOutput(output)
+            if let threads { Parallel.threads = threads }
             if let clean, clean == output || clean == "-" && output == "-" {
                 throw FilterError.unsupported(source: "synth --clean \(clean)", what: "the clean and the noisy volume would go to the same place", hint: "give two different paths")
             }

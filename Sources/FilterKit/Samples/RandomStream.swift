@@ -60,6 +60,15 @@ public struct RandomStream: Sendable {
     @inlinable @inline(__always)
     public func uniform(_ index: UInt64) -> Float { Float(bits(index) &>> 40) * (1.0 / 16_777_216.0) }
 
+    /// Two independent standard normal values for `index` (both outputs of Box–Muller).
+    @inlinable
+    public func normalPair(_ index: UInt64) -> (Float, Float) {
+        let b = bits(index)
+        let u1 = (Double(b &>> 32) + 1) / 4_294_967_297.0, u2 = Double(b & 0xFFFF_FFFF) / 4_294_967_296.0
+        let r = (-2 * log(u1)).squareRoot(), angle = 2 * Double.pi * u2
+        return (Float(r * cos(angle)), Float(r * sin(angle)))
+    }
+
     /// A standard normal value for `index` (Box–Muller on two 32-bit halves).
     @inlinable
     public func normal(_ index: UInt64) -> Float {

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Evaluation
+import FilterKit
+
+/// `stdio-filter preview`: central sections of volumes as a PNG.
+struct PreviewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preview",
+        abstract: "Draw the central XY, XZ and YZ sections of volumes into a PNG, one row per volume.",
+        discussion: """
+            Each volume is read once as a stream (only three sections are kept). Contrast runs
+            from the 1st to the 99th percentile of each row's sections (--percentiles). Give
+            several volumes to see before and after at a glance; the last path is the PNG
+            ('-' for stdout).
+
+            Examples:
+              stdio-filter preview tomo.mrc tomo.png
+              stdio-filter preview noisy.mrc denoised.mrc clean.mrc compare.png --scale 2
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("Volumes (MRC or TIFF), then the PNG to write.", valueName: "paths"))
+    var paths: [String] = []
+
+    @Option(help: ArgumentHelp("Lower and upper contrast percentiles, e.g. 1,99.", valueName: "lo,hi"))
+    var percentiles: String = "1,99"
+
+    @Option(help: ArgumentHelp("Pixels per voxel along each side (1 to 16).", valueName: "n"))
+    var scale: Int = 1
+
+    var contrast: (Double, Double)? {
+        let parts = percentiles.split(separator: ",").compactMap { Double($0) }
+        guard parts.count == 2, parts[0] >= 0, parts[1] <= 100, parts[0] < parts[1] else { return nil }
+        return (parts[0], parts[1])
+    }
+
+    func validate() throws {
+        guard paths.count >= 2 else { throw ValidationError("give at least one volume and the PNG to write") }
+        guard contrast != nil else { throw ValidationError("--percentiles must be two numbers 0 ≤ lo < hi ≤ 100, such as 1,99 (got \(percentiles))") }
+        guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1 to 16 (got \(scale))") }
+    }
+
+    func run() throws {
+        let console = Console(command: "preview", quiet: global.quiet)
+        try console.run {
+            let output = paths.last!
+            try refuseTerminalOutput(output)
+            var sources: [InputSource] = []
+            let rows = try paths.dropLast().map { path -> Preview.Sections in
+                let source = try InputSource.open(path)
+                sources.append(source)
+                let reader = try VolumeFormat.openReader(source, memoryBudget: global.memory.bytes, selection: TIFFSelection())
+                reader.warnings.forEach(console.warn)
+                return try Preview.Sections(reading: reader)
+            }
+            var preview = Preview(rows: rows)
+            (preview.lower, preview.upper) = contrast!
+            preview.scale = scale
+            let bytes = try preview.png()
+            let target = try OutputTarget.create(output, protecting: sources)
+            do {
+                try bytes.withUnsafeBytes { try target.write($0) }
+                try target.commit()
+            } catch {
+                target.discard()
+                throw error
+            }
+            let (w, h) = preview.pixelSize
+            console.note("\(output): \(w)×\(h) pixels, \(rows.count) row\(rows.count == 1 ? "" : "s") (XY | XZ | YZ)")
+        }
+    }
+}
