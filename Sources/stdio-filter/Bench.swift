@@ -9,6 +9,11 @@ import S2SFilter
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure what denoising will cost on this machine.",
+        discussion: """
+            Examples:
+              stdio-filter bench nn --preset lite --patch 32
+              stdio-filter bench nn --preset full --patch 64 --iterations 3 --threads 2
+            """,
         subcommands: [NetworkBench.self])
 }
 

@@ -44,7 +44,14 @@ struct Run: ParsableCommand {
 
 /// `stdio-filter list`: the stages and their parameters.
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List every stage with its parameters, defaults and units.")
+    static let configuration = CommandConfiguration(
+        abstract: "List every stage with its parameters, defaults and units.",
+        discussion: """
+            Each stage runs alone as a subcommand or in a chain of `run --chain`.
+            Examples:
+              stdio-filter list
+              stdio-filter list | grep -A20 '^s2s'
+            """)
 
     func run() throws {
         for factory in stageRegistry.factories {

@@ -9,7 +9,10 @@ import S2SFilter
 /// `stdio-filter version`: this build and the numeric libraries it runs on.
 struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the version and the libraries linked (OpenBLAS, FFTW, libtiff) for bug reports.")
+        abstract: "Print the version and the libraries linked (OpenBLAS, FFTW, libtiff) for bug reports.",
+        discussion: """
+            Example: stdio-filter version   (paste its output into a bug report)
+            """)
 
     func run() throws {
         print("stdio-filter \(StdioFilterVersion.string)")

@@ -59,4 +59,41 @@ struct S2SStageTests {
         let reused = try runChain([S2SStage(settings: Self.settings(model: path))], size: Self.size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20).1
         #expect(reused == trained)
     }
+
+    /// Mean |v(p) − v(p + e_axis)| over pairs that straddle a tile border and over pairs inside tiles.
+    static func neighbourDifferences(_ v: [Float], size: Size3, tile: Int) -> (across: Double, inside: Double) {
+        var across = (0.0, 0), inside = (0.0, 0)
+        for z in 0..<size.z {
+            for y in 0..<size.y {
+                for x in 0..<size.x {
+                    let i = (z * size.y + y) * size.x + x
+                    for (coordinate, n, step) in [(x, size.x, 1), (y, size.y, size.x), (z, size.z, size.x * size.y)] where coordinate + 1 < n {
+                        let d = Double(abs(v[i] - v[i + step]))
+                        if (coordinate + 1) % tile == 0 { across = (across.0 + d, across.1 + 1) } else { inside = (inside.0 + d, inside.1 + 1) }
+                    }
+                }
+            }
+        }
+        return (across.0 / Double(across.1), inside.0 / Double(inside.1))
+    }
+
+    @Test("no seams: on constant plus noise, neighbours across tile borders differ as much as inside tiles (±10 %)",
+          arguments: ["xline", "point"])
+    func noSeams(mask: String) throws {
+        let size = Size3(x: 48, y: 48, z: 48)
+        let noise = RandomStream(seed: 11, stream: 2)
+        let values = (0..<size.voxelCount).map { 3 + noise.normal(UInt64($0)) }
+        var s = S2SSettings()
+        s.patch = 16
+        s.steps = 30
+        s.batch = 2
+        s.samples = 8
+        s.tile = 16
+        s.halo = 4
+        s.patchCount = 8
+        s.mask = MaskKind.named(mask, block: 2, line: 5)!
+        let output = try runChain([S2SStage(settings: s)], size: size, values: values, slab: nil, randomAccess: true, memory: 512 << 20).1
+        let (across, inside) = Self.neighbourDifferences(output, size: size, tile: s.tile)
+        #expect(abs(across / inside - 1) <= 0.1, "mean |Δ| across tile borders \(across), inside tiles \(inside)")
+    }
 }

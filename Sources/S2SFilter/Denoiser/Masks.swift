@@ -14,12 +14,15 @@ public enum MaskKind: Sendable, Equatable, CustomStringConvertible {
     case block(edge: Int)
     /// Runs of `length` voxels along X hidden together; the loss counts their centres.
     case xline(length: Int)
+    /// Each batch item (and each prediction sample) drawn at random as `point` or `block(edge)`.
+    case mixed(edge: Int)
 
     public var description: String {
         switch self {
         case .point: return "point"
         case let .block(edge): return "block\(edge)"
         case let .xline(length): return "xline\(length)"
+        case let .mixed(edge): return "mixed(point, block\(edge))"
         }
     }
 
@@ -43,6 +46,15 @@ public enum MaskKind: Sendable, Equatable, CustomStringConvertible {
                 m[i] = cells.uniform(UInt64(cell)) < rate ? 0 : 1
                 w?[i] = 1 - m[i]
             } } } }
+        case let .mixed(edge):
+            MaskKind.point.fill(mask, lossWeight: lossWeight, rate: rate, stream: stream.child(10))
+            let blocks = Tensor(s), blockWeight = lossWeight.map { _ in Tensor(s) }
+            MaskKind.block(edge: edge).fill(blocks, lossWeight: blockWeight, rate: rate, stream: stream.child(11))
+            let item = mask.count / s.batch
+            for n in 0..<s.batch where stream.child(12).bits(UInt64(n)) & 1 == 1 {
+                (m + n * item).update(from: blocks.data + n * item, count: item)
+                if let w, let blockWeight { (w + n * item).update(from: blockWeight.data + n * item, count: item) }
+            }
         case let .xline(length):
             mask.data.update(repeating: 1, count: mask.count)
             w?.update(repeating: 0, count: mask.count)
@@ -64,12 +76,13 @@ public enum MaskKind: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Parses `point`, `block`, `xline` with the size parameters.
+    /// Parses `point`, `block`, `mixed`, `xline` with the size parameters.
     public static func named(_ name: String, block: Int, line: Int) -> MaskKind? {
         switch name {
         case "point": return .point
         case "block": return .block(edge: block)
         case "xline": return .xline(length: line)
+        case "mixed": return .mixed(edge: block)
         default: return nil
         }
     }

@@ -14,7 +14,8 @@ public enum S2SFactory: StageFactory {
         spooled to $TMPDIR), trains (or loads --model), then predicts tile by tile, each tile the
         mean of --samples draws of hidden voxels and dropout. mask=xline hides runs of 5 voxels
         along X and scores their centres, for tomographic noise, which is correlated along X;
-        mask=point is the original Self2Self, mask=block hides cubes.
+        mask=point is the original Self2Self, mask=block hides cubes, mask=mixed draws point or
+        block masks at random for each batch item and prediction sample.
         Example: stdio-filter s2s --steps 400 --save-model m.safetensors in.mrc out.mrc
         """
     public static let parameters = [
@@ -24,9 +25,9 @@ public enum S2SFactory: StageFactory {
         StageParameter("train-minutes", .number(0...10_000), default: "7", unit: "min", help: "training time at most (the usual limit: results then depend on machine speed; give --steps with a large --train-minutes to reproduce a run exactly)"),
         StageParameter("batch", .integer(1...64), default: "2", help: "masked copies per step"),
         StageParameter("lr", .number(1e-7...1), default: "0.0004", help: "Adam learning rate"),
-        StageParameter("mask", .choice(["xline", "point", "block"]), default: "xline", help: "what is hidden from the network"),
+        StageParameter("mask", .choice(["xline", "point", "block", "mixed"]), default: "xline", help: "what is hidden from the network"),
         StageParameter("mask-rate", .number(0.01...0.9), default: "0.3", help: "fraction of voxels hidden"),
-        StageParameter("block", .integer(2...16), default: "2", unit: "voxels", help: "cube edge for mask=block"),
+        StageParameter("block", .integer(2...16), default: "2", unit: "voxels", help: "cube edge for mask=block and mask=mixed"),
         StageParameter("line", .integer(3...15), default: "5", unit: "voxels", help: "run length along X for mask=xline"),
         StageParameter("dropout", .number(0...0.9), default: "0.3", help: "dropout rate of the decoder (kept on when predicting)"),
         StageParameter("samples", .integer(1...1000), default: "8", help: "prediction draws averaged per tile"),
