@@ -50,8 +50,8 @@ enum ChainRunner {
             try refuseTerminalOutput(output)
             if let threads { Parallel.threads = threads }
             Log.handler = { console.note($0) }
-            let (source, reader) = try io.openInput(input, memoryBudget: global.memory.bytes, console: console)
-            var options = global.pipelineOptions
+            let (source, reader) = try io.openInput(input, memoryBudget: global.memoryBytes(for: stages), console: console)
+            var options = global.pipelineOptions(for: stages)
             options.slabSections = slab
             let pipeline = try Pipeline(reader: reader, stages: stages, options: options)
             var info = pipeline.outputInfo

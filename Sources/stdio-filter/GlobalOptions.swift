@@ -3,23 +3,36 @@ import FilterKit
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
+    /// The budget when `--memory` is not given and no stage asks for more.
+    static let defaultMemory = 256 << 20
+
     @Option(
         name: .long,
-        help: ArgumentHelp("Memory budget for buffers, e.g. 256M, 2G (the process adds ~24M of runtime).", valueName: "size"))
-    var memory: ByteCount = ByteCount(256 << 20)
+        help: ArgumentHelp(
+            "Memory budget for buffers, e.g. 256M, 2G (default 256M, or what a stage suggests: 512M with s2s; the process adds ~24M of runtime).",
+            valueName: "size"))
+    var memory: ByteCount?
 
     @Flag(name: .long, help: "No warnings or progress on stderr (errors are still printed).")
     var quiet = false
 
     func validate() throws {
-        guard memory.bytes >= 32 << 20 else {
+        if let memory, memory.bytes < 32 << 20 {
             throw ValidationError("--memory must be at least 32M (got \(memory))")
         }
     }
 
-    /// Pipeline options from the global flags.
-    var pipelineOptions: PipelineOptions {
-        PipelineOptions(memoryBudget: memory.bytes, showProgress: !quiet)
+    /// The budget in bytes for commands without stages.
+    var memoryBytes: Int { memory?.bytes ?? GlobalOptions.defaultMemory }
+
+    /// The budget for a chain: `--memory`, else the largest a stage suggests (at least the default).
+    func memoryBytes(for stages: [any Stage]) -> Int {
+        memory?.bytes ?? stages.compactMap(\.suggestedMemoryBudget).reduce(GlobalOptions.defaultMemory, max)
+    }
+
+    /// Pipeline options from the global flags, for `stages`.
+    func pipelineOptions(for stages: [any Stage]) -> PipelineOptions {
+        PipelineOptions(memoryBudget: memoryBytes(for: stages), showProgress: !quiet)
     }
 }
 

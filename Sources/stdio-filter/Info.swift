@@ -35,7 +35,7 @@ struct Info: ParsableCommand {
                 reader.warnings.forEach(console.warn)
                 return
             }
-            let reader = try MRCReader(source: source, memoryBudget: global.memory.bytes, requireData: false)
+            let reader = try MRCReader(source: source, memoryBudget: global.memoryBytes, requireData: false)
             let report = HeaderReport(reader: reader)
             print(json ? report.json() : report.text(), terminator: "")
             reader.warnings.forEach(console.warn)

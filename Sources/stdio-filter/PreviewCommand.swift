@@ -50,7 +50,7 @@ struct PreviewCommand: ParsableCommand {
             let rows = try paths.dropLast().map { path -> Preview.Sections in
                 let source = try InputSource.open(path)
                 sources.append(source)
-                let reader = try VolumeFormat.openReader(source, memoryBudget: global.memory.bytes, selection: TIFFSelection())
+                let reader = try VolumeFormat.openReader(source, memoryBudget: global.memoryBytes, selection: TIFFSelection())
                 reader.warnings.forEach(console.warn)
                 return try Preview.Sections(reading: reader)
             }

@@ -55,7 +55,7 @@ struct Score: ParsableCommand {
             let start = ProgressReporter.now()
             let paths = [clean, denoised] + (noisy.map { [$0] } ?? [])
             let readers = try paths.map { path -> VolumeReader in
-                let reader = try VolumeFormat.openReader(try InputSource.open(path), memoryBudget: global.memory.bytes, selection: TIFFSelection())
+                let reader = try VolumeFormat.openReader(try InputSource.open(path), memoryBudget: global.memoryBytes, selection: TIFFSelection())
                 reader.warnings.forEach(console.warn)
                 return reader
             }
@@ -64,8 +64,8 @@ struct Score: ParsableCommand {
                 throw FilterError.unsupported(source: path, what: "its size \(reader.info.size) differs from \(clean)'s \(size)", hint: "score volumes of the same shape")
             }
             let needed = (readers.count + 4) * size.voxelCount * 4 + MemoryPlan.runtimeOverhead
-            guard needed <= global.memory.bytes else {
-                throw FilterError.memoryBudget(what: "scoring \(readers.count) volumes of \(size) voxels in memory", needed: needed, budget: global.memory.bytes)
+            guard needed <= global.memoryBytes else {
+                throw FilterError.memoryBudget(what: "scoring \(readers.count) volumes of \(size) voxels in memory", needed: needed, budget: global.memoryBytes)
             }
             let volumes = try readers.map { reader -> [Float] in
                 var values = [Float](repeating: 0, count: size.voxelCount)

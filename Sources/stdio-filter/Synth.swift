@@ -121,8 +121,8 @@ struct Synth: ParsableCommand {
                 throw FilterError.unsupported(source: "synth --clean \(clean)", what: "the clean and the noisy volume would go to the same place", hint: "give two different paths")
             }
             let needed = PhantomGenerator.bytes(for: settings.size) + MemoryPlan.runtimeOverhead
-            guard needed <= global.memory.bytes else {
-                throw FilterError.memoryBudget(what: "synth of \(settings.size) voxels (a slab of 32 sections and an output slab of 16)", needed: needed, budget: global.memory.bytes)
+            guard needed <= global.memoryBytes else {
+                throw FilterError.memoryBudget(what: "synth of \(settings.size) voxels (a slab of 32 sections and an output slab of 16)", needed: needed, budget: global.memoryBytes)
             }
             let generator = try PhantomGenerator(settings: settings)
             var writers: [PhantomGenerator.Volume: any VolumeWriter] = [:]

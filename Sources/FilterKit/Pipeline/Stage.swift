@@ -18,6 +18,14 @@ public protocol Stage: AnyObject {
     /// The output volume's description; throws ``FilterError/invalidParameter(name:value:expected:)``
     /// (or another error) when the parameters do not suit this input.
     func outputInfo(for input: VolumeInfo) throws -> VolumeInfo
+
+    /// A memory budget (bytes) this stage needs to run on ordinary volumes, when more than the
+    /// usual default; the command line uses the largest of a chain's when `--memory` is not given.
+    var suggestedMemoryBudget: Int? { get }
+}
+
+extension Stage {
+    public var suggestedMemoryBudget: Int? { nil }
 }
 
 /// A streaming stage, in the *region* and *data* phases of ITK/VTK pipelines.

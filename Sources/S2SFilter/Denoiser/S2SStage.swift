@@ -60,6 +60,10 @@ public final class S2SStage: PrepassStage {
 
     public var prepassCount: Int { 1 }
 
+    /// The network's activations and a row of tiles need more than the streaming stages: 512 MiB
+    /// holds sections up to about 900×900 with the default tiles.
+    public var suggestedMemoryBudget: Int? { 512 << 20 }
+
     public func inputBox(forOutput output: Box) -> Box {
         let t = settings.tile, h = settings.halo
         let z0 = output.origin.z / t * t, z1 = (output.origin.z + output.size.z + t - 1) / t * t
@@ -75,14 +79,14 @@ public final class S2SStage: PrepassStage {
     }
 
     public func scratchBytes(forOutput output: Box) -> Int {
-        // The cached row of tiles and the network's activations: training on a batch of patches
-        // (forward and backward), or predicting one block; plus the training patches.
+        // Training (a batch of patches, forward and backward, and the patches) ends before the
+        // first prediction, which holds the cached row of tiles and one block's activations.
         let s = settings, p = s.patch, b = s.predictionBlock
-        let row = s.tile * (output.size.x + s.tile) * (output.size.y + s.tile) * 4
+        let row = s.tile * output.size.x * output.size.y * 4
         let training = trained ? 0 : network.activationBytes(TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1), training: true)
             + s.patchCount * p * p * p * 4
         let predicting = network.activationBytes(TensorShape(depth: b, height: b, width: b, channels: 1), training: false) + 3 * b * b * b * 4
-        return row + max(training, predicting)
+        return max(training, row + predicting)
     }
 
     // MARK: Prepass: statistics and training patches
@@ -168,6 +172,7 @@ public final class S2SStage: PrepassStage {
         if !recent.isEmpty { finalLoss = recent.reduce(0, +) / Float(recent.count) }
         Log.info("trained \(step) steps in \(formatMinutes((ProgressReporter.now() - start) / 60)), final loss \(String(format3: finalLoss ?? .nan))")
         trained = true
+        network.releaseActivations()
         if let path = s.saveModelPath {
             try network.save(to: path, metadata: [
                 "s2s.mask": "\(s.mask)", "s2s.mask_rate": "\(s.maskRate)", "s2s.steps": "\(step)", "s2s.patch": "\(p)",
@@ -204,7 +209,10 @@ public final class S2SStage: PrepassStage {
         let (nx, ny) = (output.box.size.x, output.box.size.y)
         for z in output.box.range(2) {
             let row = z / t
-            if cachedRow?.index != row { cachedRow = (row, predictRow(row, input: input)) }
+            if cachedRow?.index != row {
+                cachedRow = nil  // free the last row before the next one is made
+                cachedRow = (row, predictRow(row, input: input))
+            }
             let plane = (z - row * t) * nx * ny
             cachedRow!.values.withUnsafeBufferPointer { values in
                 (output.data + (z - output.box.origin.z) * nx * ny).update(from: values.baseAddress! + plane, count: nx * ny)
@@ -266,3 +274,4 @@ extension String {
         self = "\(scaled)"
     }
 }
+

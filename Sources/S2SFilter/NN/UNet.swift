@@ -128,6 +128,12 @@ public final class UNet {
     /// The patch side must be a multiple of this.
     public var sizeMultiple: Int { 1 << configuration.pools }
 
+    /// Frees the activations and gradients kept for the last shape (such as a training batch
+    /// before prediction on blocks of another shape); the next pass allocates what it needs.
+    public func releaseActivations() {
+        activations = nil
+    }
+
     // MARK: Forward and backward
 
     /// The output for the noisy `input` seen through `mask` (1 = visible), with dropout drawn
