@@ -78,7 +78,7 @@ struct S2SStageTests {
     }
 
     @Test("no seams: on constant plus noise, neighbours across tile borders differ as much as inside tiles (±10 %)",
-          arguments: ["xline", "point"])
+          arguments: ["xline", "point", "mixed"])
     func noSeams(mask: String) throws {
         let size = Size3(x: 48, y: 48, z: 48)
         let noise = RandomStream(seed: 11, stream: 2)

@@ -22,6 +22,10 @@ public final class S2SStage: PrepassStage {
     private var trained = false
     /// The last predicted row of tiles: its index and `tile` sections of the output.
     private var cachedRow: (index: Int, values: [Float])?
+    /// Prediction progress: tiles done, when prediction started, when progress was last shown.
+    private var prediction = (tilesDone: 0, start: 0.0, lastReport: 0.0)
+    /// Seconds between progress lines while predicting.
+    static let progressInterval = 30.0
     /// The final training loss, for the model's metadata.
     public private(set) var finalLoss: Float?
 
@@ -256,9 +260,28 @@ public final class S2SStage: PrepassStage {
                         for x in 0..<min(t, nx - tx * t) { values[to + x] = from[x] * scale + mean }
                     }
                 }
+                reportPrediction(row: row)
             }
         }
         return values
+    }
+}
+
+extension S2SStage {
+    /// A line on stderr every ``progressInterval`` seconds while predicting: tiles done of all,
+    /// and the time left at the rate so far (a row of tiles can take minutes on large sections,
+    /// longer than the pipeline's per-section progress can show).
+    fileprivate func reportPrediction(row: Int) {
+        let now = ProgressReporter.now()
+        if prediction.tilesDone == 0 { (prediction.start, prediction.lastReport) = (now, now) }
+        prediction.tilesDone += 1
+        let t = settings.tile
+        let perRow = ((volume.x + t - 1) / t) * ((volume.y + t - 1) / t), rows = (volume.z + t - 1) / t
+        let total = perRow * rows, done = prediction.tilesDone
+        guard now - prediction.lastReport >= S2SStage.progressInterval, done < total else { return }
+        prediction.lastReport = now
+        let left = (now - prediction.start) / Double(done) * Double(total - done)
+        Log.info("predicting: \(done)/\(total) tiles (row \(row + 1)/\(rows)), \(formatMinutes(left / 60)) left")
     }
 }
 
