@@ -42,7 +42,9 @@ let package = Package(
         /// What a user needs to judge a denoiser: synthetic tomograms with their ground truth
         /// (`synth`), quality scores (`score`) and previews (`preview`).
         .target(name: "Evaluation", dependencies: ["FilterKit", "FFTSupport", "CFFTW", "CPNG"]),
-        .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS"]),
+        /// glibc's malloc_trim (not in Swift's Glibc module).
+        .target(name: "CMalloc"),
+        .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS", "CMalloc"]),
         .executableTarget(
             name: "stdio-filter",
             dependencies: [

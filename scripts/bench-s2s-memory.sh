@@ -18,9 +18,8 @@ VOL="$OUT/s2s-memory-768x768x1820.mrc"
 echo "input: $VOL ($(stat -c %s "$VOL") bytes)"
 
 LOG="$OUT/s2s-memory.log"
-cat "$VOL" | "$BIN" s2s --steps 20 --samples 1 > /dev/null 2> "$LOG" &
-sleep 0.5
-PID=$(pgrep -n -f "stdio-filter s2s --steps 20 --samples 1")
+"$BIN" s2s --steps 20 --samples 1 < <(cat "$VOL") > /dev/null 2> "$LOG" &
+PID=$!
 peak=0
 start=$(date +%s)
 while kill -0 "$PID" 2> /dev/null; do
@@ -31,7 +30,7 @@ while kill -0 "$PID" 2> /dev/null; do
   if [ -n "$row" ] && [ "$row" -gt "$ROWS" ]; then kill "$PID"; break; fi
   sleep 1
 done
-wait 2> /dev/null || true
+wait "$PID" 2> /dev/null || true
 echo "s2s (default --memory) on 768×768×1820 from a pipe: peak RSS $((peak / 1024)) MiB over the prepass, training and $ROWS rows of tiles ($(( $(date +%s) - start )) s)"
 grep -E "training the|trained|predicting" "$LOG" | head -n 4
 echo "1024×1024 sections at the default budget:"

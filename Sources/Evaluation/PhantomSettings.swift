@@ -39,10 +39,7 @@ public struct PhantomSettings: Sendable, Equatable {
     public init() {}
 
     /// Electron wavelength in Å (relativistic).
-    public var wavelength: Double {
-        let v = voltage * 1000
-        return 12.2643247 / (v * (1 + 0.978466e-6 * v)).squareRoot()
-    }
+    public var wavelength: Double { ElectronOptics.wavelength(kilovolts: voltage) }
 
     /// Checks the values before anything is made.
     public func validate() throws {

@@ -53,8 +53,7 @@ public struct WienerTable: Sendable {
 
     public init(_ s: DeconvolutionSettings) {
         let n = WienerTable.count
-        let volts = s.voltage * 1e3
-        let lambda = 12.2643247 / (volts * (1 + 0.978466e-6 * volts)).squareRoot()  // Å
+        let lambda = ElectronOptics.wavelength(kilovolts: s.voltage)  // Å
         let cs = s.cs * 1e7, dz = s.defocus * 1e4  // Å
         let phase = s.phaseshift * Double.pi / 180
         let exponent = s.strengthScale == .isonet ? s.deconvstrength : 3 * s.deconvstrength

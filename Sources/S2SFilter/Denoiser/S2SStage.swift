@@ -1,3 +1,4 @@
+import CMalloc
 import FilterKit
 
 /// Self2Self denoising as a streaming stage (Quan et al. 2020, in 3-D for tomograms).
@@ -21,7 +22,11 @@ public final class S2SStage: PrepassStage {
     private var volume = Size3(x: 0, y: 0, z: 0)
     private var trained = false
     /// The last predicted row of tiles: its index and `tile` sections of the output.
-    private var cachedRow: (index: Int, values: [Float])?
+    private var cachedRowIndex: Int?
+    /// Buffers of the prediction, allocated at the first row and reused for every row (so a long
+    /// run does not fragment the heap): the row of tiles, and one block's input, mask and sum.
+    private var rowValues: [Float] = []
+    private var blockBuffers: (block: Tensor, mask: Tensor, sum: Tensor)?
     /// Prediction progress: tiles done, when prediction started, when progress was last shown.
     private var prediction = (tilesDone: 0, start: 0.0, lastReport: 0.0)
     /// Seconds between progress lines while predicting.
@@ -177,6 +182,8 @@ public final class S2SStage: PrepassStage {
         Log.info("trained \(step) steps in \(formatMinutes((ProgressReporter.now() - start) / 60)), final loss \(String(format3: finalLoss ?? .nan))")
         trained = true
         network.releaseActivations()
+        // Return the freed training buffers to the system rather than keep them in malloc's heap.
+        _ = sf_malloc_trim()
         if let path = s.saveModelPath {
             try network.save(to: path, metadata: [
                 "s2s.mask": "\(s.mask)", "s2s.mask_rate": "\(s.maskRate)", "s2s.steps": "\(step)", "s2s.patch": "\(p)",
@@ -213,25 +220,28 @@ public final class S2SStage: PrepassStage {
         let (nx, ny) = (output.box.size.x, output.box.size.y)
         for z in output.box.range(2) {
             let row = z / t
-            if cachedRow?.index != row {
-                cachedRow = nil  // free the last row before the next one is made
-                cachedRow = (row, predictRow(row, input: input))
+            if cachedRowIndex != row {
+                predictRow(row, input: input)
+                cachedRowIndex = row
             }
             let plane = (z - row * t) * nx * ny
-            cachedRow!.values.withUnsafeBufferPointer { values in
+            rowValues.withUnsafeBufferPointer { values in
                 (output.data + (z - output.box.origin.z) * nx * ny).update(from: values.baseAddress! + plane, count: nx * ny)
             }
         }
     }
 
     /// Predicts sections `row·tile ..< (row + 1)·tile` (full XY) from the input tile's planes.
-    private func predictRow(_ row: Int, input: Tile) -> [Float] {
+    private func predictRow(_ row: Int, input: Tile) {
         let s = settings, t = s.tile, h = s.halo, b = s.predictionBlock
         let (nx, ny) = (volume.x, volume.y)
         let width = input.box.size.x
-        var values = [Float](repeating: 0, count: t * nx * ny)
-        let shape = TensorShape(depth: b, height: b, width: b, channels: 1)
-        let block = Tensor(shape), mask = Tensor(shape), sum = Tensor(shape)
+        if rowValues.count != t * nx * ny { rowValues = [Float](repeating: 0, count: t * nx * ny) }
+        if blockBuffers == nil {
+            let shape = TensorShape(depth: b, height: b, width: b, channels: 1)
+            blockBuffers = (Tensor(shape), Tensor(shape), Tensor(shape))
+        }
+        let (block, mask, sum) = blockBuffers!
         let (mean, std) = (Float(statistics.mean), Float(statistics.standardDeviation))
         let firstPlane = row * t - h - input.box.origin.z
         for ty in 0..<((ny + t - 1) / t) {
@@ -257,13 +267,12 @@ public final class S2SStage: PrepassStage {
                     for y in 0..<min(t, ny - ty * t) {
                         let from = sum.data + ((z + h) * b + y + h) * b + h
                         let to = (z * ny + ty * t + y) * nx + tx * t
-                        for x in 0..<min(t, nx - tx * t) { values[to + x] = from[x] * scale + mean }
+                        for x in 0..<min(t, nx - tx * t) { rowValues[to + x] = from[x] * scale + mean }
                     }
                 }
                 reportPrediction(row: row)
             }
         }
-        return values
     }
 }
 

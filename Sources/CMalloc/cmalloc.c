@@ -1,0 +1,1 @@
+/* The header is all there is: this file makes CMalloc a C target. */
