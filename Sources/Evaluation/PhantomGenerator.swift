@@ -72,7 +72,7 @@ public final class PhantomGenerator {
         var wedge = [Float](repeating: 0, count: d * half), shape = wedge
         var meanSquare = 0.0
         for j in 0..<d {
-            let kz = PhantomGenerator.frequency(j, d, s.voxelSize)
+            let kz = FourierGrid.frequency(j, d, s.voxelSize)
             for i in 0..<half {
                 let kx = Double(i) / (Double(nx) * s.voxelSize)
                 wedge[j * half + i] = imaging.measured(kx: kx, kz: kz) ? 1 : 0
@@ -87,11 +87,6 @@ public final class PhantomGenerator {
         self.wedge = wedge
         noiseShape = shape
         noiseScale = Float((1 / s.snr).squareRoot() / max(meanSquare, 1e-30).squareRoot())
-    }
-
-    /// The signed spatial frequency (Å⁻¹) of FFT index `i` of `n`.
-    static func frequency(_ i: Int, _ n: Int, _ voxelSize: Double) -> Double {
-        Double(i <= n / 2 ? i : i - n) / (Double(n) * voxelSize)
     }
 
     /// Makes the volume: `emit(volume, sections, values)` receives consecutive output sections of
@@ -149,27 +144,14 @@ public final class PhantomGenerator {
                 }
             }
         }
-        fftwf_execute(forward.pointer)
-        let half = nx / 2 + 1, norm = Float(1 / Double(d * ny * nx)), a = settings.voxelSize
-        let spectrum = data.complex
-        Parallel.forEachChunk(d) { range in
-            for j in range {
-                let kz = PhantomGenerator.frequency(j, d, a)
-                for y in 0..<ny {
-                    let ky = PhantomGenerator.frequency(y, ny, a)
-                    let k2yz = ky * ky + kz * kz
-                    let row = spectrum + (j * ny + y) * half
-                    for i in 0..<half {
-                        let kx = Double(i) / (Double(nx) * a)
-                        let h = imaging.transfer(kx * kx + k2yz) * wedge[j * half + i] * norm
-                        row[i].0 *= h
-                        row[i].1 *= h
-                    }
-                }
-            }
+        let half = nx / 2 + 1, a = settings.voxelSize
+        func squared(_ k: Double) -> Double { k * k }
+        let kx2 = (0..<half).map { squared(Double($0) / (Double(nx) * a)) }
+        let ky2 = (0..<ny).map { squared(FourierGrid.frequency($0, ny, a)) }
+        let kz2 = (0..<d).map { squared(FourierGrid.frequency($0, d, a)) }
+        filterSlab(sections, into: out, add: false) { j, y, i in
+            imaging.transfer(kx2[i] + (ky2[y] + kz2[j])) * wedge[j * half + i]
         }
-        fftwf_execute(backward.pointer)
-        copyCore(sections, from: data, into: out, add: false)
     }
 
     /// Adds noise of variance 1/SNR to `values` (sections `sections`).
@@ -195,24 +177,33 @@ public final class PhantomGenerator {
                     }
                 }
             }
-            fftwf_execute(forward.pointer)
-            let half = nx / 2 + 1, norm = Float(1 / Double(d * ny * nx))
-            let spectrum = data.complex
-            Parallel.forEachChunk(d) { range in
-                for j in range {
-                    for y in 0..<ny {
-                        let row = spectrum + (j * ny + y) * half
-                        for i in 0..<half {
-                            let h = noiseShape[j * half + i] * norm
-                            row[i].0 *= h
-                            row[i].1 *= h
-                        }
+            let half = nx / 2 + 1
+            filterSlab(sections, into: values, add: true) { j, _, i in noiseShape[j * half + i] }
+        }
+    }
+
+    /// Filters the padded slab in `buffer`: transforms it, multiplies the half spectrum by
+    /// `gain(plane, row, kx index)` (and 1/N for FFTW's unnormalised round trip), transforms
+    /// back, and copies (or adds) the core sections to `out`.
+    private func filterSlab(_ sections: Range<Int>, into out: UnsafeMutablePointer<Float>, add: Bool, gain: (Int, Int, Int) -> Float) {
+        let (nx, ny, d) = (info.size.x, info.size.y, PhantomGenerator.depth)
+        let half = nx / 2 + 1, norm = Float(1 / Double(d * ny * nx))
+        let spectrum = buffer.pointer.complex
+        fftwf_execute(forward.pointer)
+        Parallel.forEachChunk(d) { range in
+            for j in range {
+                for y in 0..<ny {
+                    let row = spectrum + (j * ny + y) * half
+                    for i in 0..<half {
+                        let h = gain(j, y, i) * norm
+                        row[i].0 *= h
+                        row[i].1 *= h
                     }
                 }
             }
-            fftwf_execute(backward.pointer)
-            copyCore(sections, from: data, into: values, add: true)
         }
+        fftwf_execute(backward.pointer)
+        copyCore(sections, from: buffer.pointer, into: out, add: add)
     }
 
     /// Writes (or adds) `count` Gaussian values × `scale` for the voxels with global indices

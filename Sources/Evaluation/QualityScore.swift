@@ -109,9 +109,9 @@ public struct QualityScore: Sendable {
         let shells = Int((0.5 / angpix / dk).rounded()) + 1
         var num = [Double](repeating: 0, count: shells), pa = num, pb = num
         for z in 0..<nz {
-            let kz = PhantomGenerator.frequency(z, nz, angpix)
+            let kz = FourierGrid.frequency(z, nz, angpix)
             for y in 0..<ny {
-                let ky = PhantomGenerator.frequency(y, ny, angpix)
+                let ky = FourierGrid.frequency(y, ny, angpix)
                 for x in 0..<half {
                     let kx = Double(x) / (Double(nx) * angpix)
                     let shell = Int(((kx * kx + ky * ky + kz * kz).squareRoot() / dk).rounded(.toNearestOrEven))

@@ -31,10 +31,7 @@ struct IOOptions: ParsableArguments {
 
     /// Opens the input (a path, or `-` for stdin) in whatever format it is.
     func openInput(_ input: String, memoryBudget: Int, console: Console) throws -> (InputSource, VolumeReader) {
-        let source = try InputSource.open(input)
-        let reader = try VolumeFormat.openReader(source, memoryBudget: memoryBudget, selection: TIFFSelection(channel: channel, frame: frame))
-        reader.warnings.forEach(console.warn)
-        return (source, reader)
+        try openVolume(input, memoryBudget: memoryBudget, selection: TIFFSelection(channel: channel, frame: frame), console: console)
     }
 
     /// Creates the output (a path, or `-` for stdout) in the chosen format.
@@ -45,6 +42,16 @@ struct IOOptions: ParsableArguments {
         writer.warnings.forEach(console.warn)
         return writer
     }
+}
+
+/// Opens a volume (a path, or `-` for stdin) in whatever format it is, showing the reader's warnings.
+func openVolume(
+    _ path: String, memoryBudget: Int, selection: TIFFSelection = TIFFSelection(), console: Console
+) throws -> (InputSource, VolumeReader) {
+    let source = try InputSource.open(path)
+    let reader = try VolumeFormat.openReader(source, memoryBudget: memoryBudget, selection: selection)
+    reader.warnings.forEach(console.warn)
+    return (source, reader)
 }
 
 extension VolumeFormat: ExpressibleByArgument {}

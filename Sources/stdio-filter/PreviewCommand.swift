@@ -48,10 +48,8 @@ struct PreviewCommand: ParsableCommand {
             try refuseTerminalOutput(output)
             var sources: [InputSource] = []
             let rows = try paths.dropLast().map { path -> Preview.Sections in
-                let source = try InputSource.open(path)
+                let (source, reader) = try openVolume(path, memoryBudget: global.memoryBytes, console: console)
                 sources.append(source)
-                let reader = try VolumeFormat.openReader(source, memoryBudget: global.memoryBytes, selection: TIFFSelection())
-                reader.warnings.forEach(console.warn)
                 return try Preview.Sections(reading: reader)
             }
             var preview = Preview(rows: rows)

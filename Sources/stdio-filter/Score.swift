@@ -54,11 +54,7 @@ struct Score: ParsableCommand {
         try console.run {
             let start = ProgressReporter.now()
             let paths = [clean, denoised] + (noisy.map { [$0] } ?? [])
-            let readers = try paths.map { path -> VolumeReader in
-                let reader = try VolumeFormat.openReader(try InputSource.open(path), memoryBudget: global.memoryBytes, selection: TIFFSelection())
-                reader.warnings.forEach(console.warn)
-                return reader
-            }
+            let readers = try paths.map { try openVolume($0, memoryBudget: global.memoryBytes, console: console).1 }
             let size = readers[0].info.size
             for (path, reader) in zip(paths, readers).dropFirst() where reader.info.size != size {
                 throw FilterError.unsupported(source: path, what: "its size \(reader.info.size) differs from \(clean)'s \(size)", hint: "score volumes of the same shape")
