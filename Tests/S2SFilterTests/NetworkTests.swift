@@ -31,6 +31,26 @@ struct NetworkTests {
         #expect(outputs[0] != UNet(.lite, seed: 10).forward(x, mask: mask, stream: stream).values)
     }
 
+    @Test("the inference pass gives the training forward's output bit for bit, in less memory",
+          arguments: [UNetConfiguration.lite, UNetConfiguration(pools: 1, encoderChannels: 3, decoderChannels: 5, top: [4, 2]),
+                      UNetConfiguration(pools: 2, encoderChannels: 4, decoderChannels: 9, top: [11, 3])])
+    func inferenceMatchesForward(configuration: UNetConfiguration) {
+        let m = 1 << configuration.pools
+        let shape = TensorShape(depth: 2 * m, height: 3 * m, width: m, channels: 1)
+        let x = tensor(shape, seed: 3), mask = Tensor(shape)
+        mask.set((0..<shape.count).map { $0 % 3 == 0 ? 0 : 1 })
+        let net = UNet(configuration, seed: 4)
+        for sample in 0..<2 {
+            let stream = RandomStream(seed: 6, stream: UInt64(sample))
+            let trained = net.forward(x, mask: mask, stream: stream).values
+            let predicted = net.predict(x, mask: mask, stream: stream).values
+            #expect(predicted == trained)
+            #expect(net.predict(x, mask: mask, stream: RandomStream(seed: 7, stream: 0)).values != trained)
+        }
+        let block = TensorShape(depth: 48, height: 48, width: 48, channels: 1)
+        #expect(net.activationBytes(block, training: false) * 2 < net.activationBytes(block, training: true) / 2)
+    }
+
     @Test("weights saved as safetensors and loaded give the same output; bad files are refused")
     func saveAndLoad() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("s2s-\(UUID().uuidString)")

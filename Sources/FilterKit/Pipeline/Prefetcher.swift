@@ -17,22 +17,22 @@ final class Prefetcher: @unchecked Sendable {
     private let full = BlockingQueue<Item>(capacity: 2)
     private let free = BlockingQueue<SendablePointer>(capacity: 2)
     private var current: Chunk?
-    private var buffers: [UnsafeMutablePointer<Float>] = []
+    private let buffers: SharedBuffers
 
     static func bytes(sectionBytes: Int, sectionsPerChunk: Int) -> Int { 2 * sectionBytes * max(1, sectionsPerChunk) }
 
     init(reader: VolumeReader, sectionsPerChunk: Int) {
         sectionVoxels = reader.info.size.sectionVoxels
         let k = max(1, sectionsPerChunk)
-        for _ in 0..<2 {
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: k * sectionVoxels)
-            buffers.append(b)
-            free.push(SendablePointer(pointer: b))
-        }
+        let buffers = SharedBuffers(count: 2, capacity: k * sectionVoxels)
+        self.buffers = buffers
+        for pointer in buffers.pointers { self.free.push(SendablePointer(pointer: pointer)) }
         let nz = reader.info.size.z
         let readerBox = UncheckedReader(reader: reader)
         let (full, free) = (self.full, self.free)
         startThread {
+            // The thread may be mid-read when the prefetcher goes away: it keeps the buffers alive.
+            defer { withExtendedLifetime(buffers) {} }
             var z = 0
             while z < nz {
                 guard let buffer = free.pop() else { return }
@@ -49,10 +49,7 @@ final class Prefetcher: @unchecked Sendable {
         }
     }
 
-    deinit {
-        stop()
-        buffers.forEach { $0.deallocate() }
-    }
+    deinit { stop() }
 
     /// Stops the reader thread (it finishes the read in progress, then exits).
     func stop() {

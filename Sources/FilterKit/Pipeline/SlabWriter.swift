@@ -9,7 +9,7 @@ final class SlabWriter: @unchecked Sendable {
     private let free = BlockingQueue<SendablePointer>(capacity: 2)
     private let full = BlockingQueue<(SendablePointer, Int)>(capacity: 2)
     private let finished = BlockingQueue<Error?>(capacity: 1)
-    private var buffers: [UnsafeMutablePointer<Float>] = []
+    private let buffers: SharedBuffers
 
     static func bytes(sectionBytes: Int, sectionsPerSlab: Int) -> Int { 3 * sectionBytes * max(1, sectionsPerSlab) }
 
@@ -17,15 +17,15 @@ final class SlabWriter: @unchecked Sendable {
         self.writer = writer
         rowsPerSection = info.size.y
         sectionVoxels = info.size.sectionVoxels
-        for _ in 0..<2 {
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: max(1, sectionsPerSlab) * sectionVoxels)
-            buffers.append(b)
-            free.push(SendablePointer(pointer: b))
-        }
+        let buffers = SharedBuffers(count: 2, capacity: max(1, sectionsPerSlab) * sectionVoxels)
+        self.buffers = buffers
+        for pointer in buffers.pointers { self.free.push(SendablePointer(pointer: pointer)) }
         let (free, full, finished) = (self.free, self.full, self.finished)
         let rows = rowsPerSection
         let target = UncheckedWriter(writer: writer)
         startThread {
+            // The thread may be mid-write when the writer goes away: it keeps the buffers alive.
+            defer { withExtendedLifetime(buffers) {} }
             while let (buffer, sections) = full.pop() {
                 do {
                     try target.writer.writeRows(sections * rows, from: buffer.pointer)
@@ -41,7 +41,7 @@ final class SlabWriter: @unchecked Sendable {
         }
     }
 
-    deinit { buffers.forEach { $0.deallocate() } }
+    deinit { cancel() }
 
     /// Hands over `count` sections starting at `sections` (copied; the source may change after).
     func write(sections: (Int) -> UnsafePointer<Float>, from z: Int, count: Int) throws {

@@ -34,7 +34,13 @@ public final class S2SStage: PrepassStage {
     /// The final training loss, for the model's metadata.
     public private(set) var finalLoss: Float?
 
+    /// Buffers of 1 MiB and more get their own mappings, so what training frees (hundreds of MiB
+    /// of activations) leaves the resident set instead of staying in malloc's heap. Set once per
+    /// process; the stage allocates its buffers once per phase, so the mappings cost nothing.
+    private static let largeBuffersMapped: Void = { _ = sf_malloc_mmap_threshold(1 << 20) }()
+
     public init(settings: S2SSettings) throws {
+        S2SStage.largeBuffersMapped
         self.settings = settings
         if let path = settings.modelPath {
             let (net, metadata) = try UNet.load(from: path)
@@ -259,7 +265,7 @@ public final class S2SStage: PrepassStage {
                 let key = RandomStream(seed: s.seed, stream: 0x5A3B).child(UInt64(row) << 40 | UInt64(ty) << 20 | UInt64(tx))
                 for sample in 0..<s.samples {
                     s.mask.fill(mask, lossWeight: nil, rate: s.maskRate, stream: key.child(UInt64(2 * sample)))
-                    let out = network.forward(block, mask: mask, stream: key.child(UInt64(2 * sample + 1)))
+                    let out = network.predict(block, mask: mask, stream: key.child(UInt64(2 * sample + 1)))
                     for i in 0..<sum.count { sum.data[i] += out.data[i] }
                 }
                 let scale = std / Float(s.samples)

@@ -34,14 +34,24 @@ public struct TensorShape: Hashable, Sendable, CustomStringConvertible {
 public final class Tensor {
     public let shape: TensorShape
     public let data: UnsafeMutablePointer<Float>
+    /// False for a view into memory another object owns (``init(_:viewing:)``).
+    private let ownsData: Bool
 
     public init(_ shape: TensorShape) {
         self.shape = shape
         data = .allocate(capacity: max(1, shape.count))
         data.initialize(repeating: 0, count: max(1, shape.count))
+        ownsData = true
     }
 
-    deinit { data.deallocate() }
+    /// A tensor of `shape` over `memory` (at least `shape.count` floats), which must outlive it.
+    init(_ shape: TensorShape, viewing memory: UnsafeMutablePointer<Float>) {
+        self.shape = shape
+        data = memory
+        ownsData = false
+    }
+
+    deinit { if ownsData { data.deallocate() } }
 
     @inlinable public var count: Int { shape.count }
 

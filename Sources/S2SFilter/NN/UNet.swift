@@ -45,13 +45,17 @@ public final class UNet {
     let head: [Convolution3D]
     /// Every parameter, in PyTorch state-dict order.
     public let parameters: [Parameter]
-    private var activations: Activations?
+    /// What the last training forward pass kept for its backward pass.
+    var activations: Activations?
+    /// The buffers of the last inference pass (``predict(_:mask:stream:)``).
+    var inference: InferenceActivations?
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
-    /// Memory the activations of one forward pass on `shape` take, and twice that for training.
+    /// Memory the activations of one pass on `shape` take: forward and backward when `training`,
+    /// else an inference pass (``predict(_:mask:stream:)``).
     public func activationBytes(_ shape: TensorShape, training: Bool) -> Int {
-        Activations.forwardBytes(configuration, shape) * (training ? 2 : 1)
+        training ? 2 * Activations.forwardBytes(configuration, shape) : InferenceActivations.bytes(configuration, shape)
     }
 
     /// Builds the network with PyTorch's initialisation (seeded): default init for the partial
@@ -132,6 +136,7 @@ public final class UNet {
     /// before prediction on blocks of another shape); the next pass allocates what it needs.
     public func releaseActivations() {
         activations = nil
+        inference = nil
     }
 
     // MARK: Forward and backward
@@ -143,7 +148,10 @@ public final class UNet {
         precondition(shape == mask.shape && shape.channels == configuration.imageChannels)
         precondition([shape.depth, shape.height, shape.width].allSatisfy { $0 % sizeMultiple == 0 && $0 > 0 },
                      "patch sides must be multiples of \(sizeMultiple), got \(shape)")
-        if activations?.shape != shape { activations = Activations(configuration, shape) }
+        if activations?.shape != shape {
+            inference = nil
+            activations = Activations(configuration, shape)
+        }
         let a = activations!
         a.stream = stream
         let (x, m, inp) = (input.data, UnsafePointer(mask.data), a.masked.data)
