@@ -17,11 +17,22 @@ let systemLibraries: [Target] = [
         providers: [.apt(["libpng-dev"])]),
 ]
 
-/// Optional stages, one target per family, registered in `Sources/stdio-filter/StageCatalog.swift`.
+/// Optional stages, one target per family, registered in `Sources/StageCatalog/StageCatalog.swift`.
 let stagePlugins = ["Smoothing", "Resampling", "Intensity", "Deconvolution"]
 
 /// What each plugin links besides FilterKit.
 let pluginDependencies: [String: [Target.Dependency]] = ["Deconvolution": ["CFFTW", "FFTSupport"]]
+
+/// libFuzzer targets (`Fuzz/`), part of the package only for `scripts/fuzz.sh`, which builds them
+/// with `--sanitize=fuzzer` (they have no `main`, so an ordinary build could not link them).
+let fuzzTargets: [Target] = Context.environment["STDIO_FILTER_FUZZ"] == nil ? [] : [
+    .target(name: "FuzzSupport", dependencies: ["FilterKit"], path: "Fuzz/FuzzSupport"),
+    .executableTarget(name: "FuzzMRCHeader", dependencies: ["FilterKit"], path: "Fuzz/FuzzMRCHeader"),
+    .executableTarget(name: "FuzzMRCFile", dependencies: ["FuzzSupport", "FilterKit"], path: "Fuzz/FuzzMRCFile"),
+    .executableTarget(name: "FuzzTIFF", dependencies: ["FuzzSupport", "FilterKit"], path: "Fuzz/FuzzTIFF"),
+    .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzSupport", "FilterKit", "S2SFilter"], path: "Fuzz/FuzzSafetensors"),
+    .executableTarget(name: "FuzzChainSpec", dependencies: ["FilterKit", "StageCatalog"], path: "Fuzz/FuzzChainSpec"),
+]
 
 let package = Package(
     name: "stdio-filter",
@@ -45,16 +56,18 @@ let package = Package(
         /// glibc's malloc_trim (not in Swift's Glibc module).
         .target(name: "CMalloc"),
         .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS", "CMalloc"]),
+        /// The registry of every stage (the plugins and s2s), shared by the tool, tests and fuzzers.
+        .target(name: "StageCatalog", dependencies: ["FilterKit", "S2SFilter"] + stagePlugins.map { .target(name: $0) }),
         .executableTarget(
             name: "stdio-filter",
             dependencies: [
-                "FilterKit", "S2SFilter", "Evaluation", "CFFTW", "CTIFF",
+                "FilterKit", "S2SFilter", "StageCatalog", "Evaluation", "CFFTW", "CTIFF",
             ] + stagePlugins.map { .target(name: $0) } + [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit"], exclude: ["Fixtures"]),
         .testTarget(name: "StagesTests", dependencies: ["FilterKit", "S2SFilter"] + stagePlugins.map { .target(name: $0) }),
         .testTarget(name: "S2SFilterTests", dependencies: ["S2SFilter", "FilterKit"]),
-        .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit", "CPNG"]),
-    ]
+        .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit", "StageCatalog", "CPNG"]),
+    ] + fuzzTargets
 )

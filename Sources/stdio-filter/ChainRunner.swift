@@ -54,6 +54,7 @@ enum ChainRunner {
             var options = global.pipelineOptions(for: stages)
             options.slabSections = slab
             let pipeline = try Pipeline(reader: reader, stages: stages, options: options)
+            if global.verbose { console.note("memory plan within \(ByteCount(options.memoryBudget)): \(pipeline.plan)") }
             var info = pipeline.outputInfo
             info.elementType = try outputType ?? Convert.defaultOutputType(for: info.elementType, format: io.outputFormat(for: output))
             let writer = try io.createOutput(

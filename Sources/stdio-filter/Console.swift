@@ -40,6 +40,9 @@ struct Console {
     func run(_ body: () throws -> Void) throws {
         // A closed reader of our stdout must surface as EPIPE (a clear error), not kill us silently.
         signal(SIGPIPE, SIG_IGN)
+        // Likewise a file-size limit (`ulimit -f`): EFBIG from write, not death by SIGXFSZ, so the
+        // partial output is removed and the error named.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             try body()
         } catch let error as FilterError {

@@ -16,6 +16,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "No warnings or progress on stderr (errors are still printed).")
     var quiet = false
 
+    @Flag(name: .long, help: "Also print the memory plan (slab thickness and what each buffer takes) on stderr.")
+    var verbose = false
+
     func validate() throws {
         if let memory, memory.bytes < 32 << 20 {
             throw ValidationError("--memory must be at least 32M (got \(memory))")

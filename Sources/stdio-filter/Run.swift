@@ -1,5 +1,6 @@
 import ArgumentParser
 import FilterKit
+import StageCatalog
 
 /// `stdio-filter run --chain`: several stages in one process.
 struct Run: ParsableCommand {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import S2SFilter
+import StageCatalog
 
 /// The `stdio-filter` command: denoise and deconvolve cryo-ET tomograms as a stream.
 @main

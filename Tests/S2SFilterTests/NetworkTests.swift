@@ -9,6 +9,7 @@ struct NetworkTests {
     func parameterCounts() {
         #expect(UNet(.full).parameterCount == 2_963_425)
         #expect(UNet(.lite).parameterCount == 399_745)
+        #expect(UNetConfiguration.full.parameterCount == 2_963_425 && UNetConfiguration.lite.parameterCount == 399_745)
         #expect(UNet(.lite).parameters.first?.name == "pconv0.conv.weight")
         #expect(UNet(.lite).parameters.last?.torchShape == [1])
     }

@@ -99,8 +99,9 @@ public final class S2SStage: PrepassStage {
         let s = settings, p = s.patch, b = s.predictionBlock
         let row = s.tile * output.size.x * output.size.y * 4
         let training = trained ? 0 : network.activationBytes(TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1), training: true)
-            + s.patchCount * p * p * p * 4
-        let predicting = network.activationBytes(TensorShape(depth: b, height: b, width: b, channels: 1), training: false) + 3 * b * b * b * 4
+            + network.workspaceBytes(training: true) + s.patchCount * p * p * p * 4
+        let predicting = network.activationBytes(TensorShape(depth: b, height: b, width: b, channels: 1), training: false)
+            + network.workspaceBytes(training: false) + 3 * b * b * b * 4
         return max(training, row + predicting)
     }
 

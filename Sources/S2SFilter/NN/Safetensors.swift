@@ -48,12 +48,21 @@ public enum Safetensors {
     /// Reads every tensor and the metadata; F32 only. Errors name the file and what is wrong.
     public static func read(_ path: String) throws -> (tensors: [String: Entry], metadata: [String: String]) {
         let source = try InputSource.open(path)
+        // Models are megabytes (the full preset: 12 MB); a gigabyte is no model, and is not read.
+        let limit = 1 << 30
+        if let size = source.fileSize, size > limit {
+            throw FilterError.unsupported(source: path, what: "not a model: \(size) bytes (models are at most \(limit >> 20) MiB)", hint: "")
+        }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        if let size = source.fileSize { bytes.reserveCapacity(Int(size)) }
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
             if n == 0 { break }
             bytes += chunk[0..<n]
+            guard bytes.count <= limit else {
+                throw FilterError.unsupported(source: path, what: "not a model: more than \(limit >> 20) MiB", hint: "")
+            }
         }
         func bad(_ what: String) -> FilterError { .unsupported(source: path, what: "not a valid safetensors file: \(what)", hint: "") }
         guard bytes.count >= 8 else { throw bad("\(bytes.count) bytes") }
@@ -81,7 +90,7 @@ public enum Safetensors {
                 return Int(n)
             }
             let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
-            guard b >= 0, e >= b, e == e.rounded(), b == b.rounded(), Double(start) + e <= Double(bytes.count), Int(e - b) == count * 4 else {
+            guard b >= 0, e >= b, e == e.rounded(), b == b.rounded(), Double(start) + e <= Double(bytes.count), count <= bytes.count, Int(e - b) == count * 4 else {
                 throw bad("\(name)'s data_offsets \(Int(b))…\(Int(e)) do not hold \(shape) floats within the file")
             }
             let from = start + Int(b)

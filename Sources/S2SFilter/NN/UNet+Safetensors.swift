@@ -9,6 +9,19 @@ extension UNetConfiguration {
         ]
     }
 
+    /// The number of weights and biases of this network (without building it).
+    var parameterCount: Int {
+        func conv(_ cin: Int, _ cout: Int) -> Int { cin * cout * 27 + cout }
+        let e = encoderChannels, d = decoderChannels
+        var count = conv(imageChannels, e) + pools * conv(e, e) + conv(e, e)
+        var previous = e
+        for _ in 0..<(pools - 1) {
+            count += conv(previous + e, d) + conv(d, d)
+            previous = d
+        }
+        return count + conv(previous + imageChannels, top[0]) + conv(top[0], top[1]) + conv(top[1], imageChannels)
+    }
+
     /// Reads a configuration back from metadata; nil when an entry is missing or malformed.
     init?(metadata m: [String: String]) {
         guard let pools = m["s2s.pools"].flatMap(Int.init), let e = m["s2s.encoder_channels"].flatMap(Int.init),
@@ -41,6 +54,12 @@ extension UNet {
         let (tensors, metadata) = try Safetensors.read(path)
         guard let configuration = UNetConfiguration(metadata: metadata) else {
             throw FilterError.unsupported(source: path, what: "not a stdio-filter S2S model: the metadata lacks a valid s2s.* configuration", hint: "")
+        }
+        // The file must hold every weight: check before building a network of that size.
+        let stored = tensors.values.reduce(0) { $0 + $1.values.count }
+        guard configuration.parameterCount <= stored else {
+            throw FilterError.unsupported(
+                source: path, what: "its metadata describes a network of \(configuration.parameterCount) parameters but it holds \(stored) values", hint: "")
         }
         let net = UNet(configuration)
         let expected = Set(net.parameters.map(\.name) + [onesBufferName])

@@ -58,6 +58,14 @@ public final class UNet {
         training ? 2 * Activations.forwardBytes(configuration, shape) : InferenceActivations.bytes(configuration, shape)
     }
 
+    /// Memory the convolutions' scratch grows to: a column buffer per thread (larger for the
+    /// weight gradients of training) and the partial gradients of each chunk group.
+    public func workspaceBytes(training: Bool) -> Int {
+        let columns = workspace.workers * (training ? Convolution3D.weightGradientBudget : Convolution3D.columnBudget)
+        let widest = convolutions.map { $0.weight.count + $0.outputChannels }.max() ?? 0
+        return 4 * (columns + (training ? Convolution3D.gradientGroups * widest : 0))
+    }
+
     /// Builds the network with PyTorch's initialisation (seeded): default init for the partial
     /// convolution and encoder, He-normal for the decoder and top, std 1/√fan_in for the output.
     public init(_ configuration: UNetConfiguration, seed: UInt64 = 0) {

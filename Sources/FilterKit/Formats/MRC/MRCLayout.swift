@@ -68,7 +68,14 @@ public struct MRCLayout: Sendable, Equatable {
         }
         declaredExtendedHeaderBytes = h.nsymbt
         rowBytes = SampleCodec.rowBytes(elementType, voxels: storedSize.x)
-        dataBytes = Int64(rowBytes) * Int64(storedSize.y) * Int64(storedSize.z)
+        let (section, sectionOverflow) = Int64(rowBytes).multipliedReportingOverflow(by: Int64(storedSize.y))
+        let (total, totalOverflow) = section.multipliedReportingOverflow(by: Int64(storedSize.z))
+        guard !sectionOverflow, !totalOverflow, total <= Int64(1) << 60 else {
+            throw FilterError.badHeader(
+                source: source, field: "NX/NY/NZ", offset: 0, found: "\(h.nx) × \(h.ny) × \(h.nz)",
+                expected: "a data block of at most 2⁶⁰ bytes")
+        }
+        dataBytes = total
     }
 
     /// Bytes of one stored section.

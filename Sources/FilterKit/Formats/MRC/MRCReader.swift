@@ -91,6 +91,20 @@ public final class MRCReader: VolumeReader {
             }
         }
 
+        let described = MRCReader.describe(header: header, layout: layout, headerBytes: headerBytes, extendedHeader: extended, name: name)
+        info = described.info
+        warnings += described.warnings
+
+        if !layout.isXYZ && requireData { try loadPermutedMap(memoryBudget: memoryBudget) }
+    }
+
+    /// What a header and its extended header say about the volume: its geometry, kind and the
+    /// MRC data carried to the output, and the warnings a reader shows (the parsing half of
+    /// ``init(source:memoryBudget:requireData:)``, without reading any data).
+    public static func describe(
+        header: MRCHeader, layout: MRCLayout, headerBytes: [UInt8], extendedHeader extended: [UInt8], name: String
+    ) -> (info: VolumeInfo, warnings: [String]) {
+        var warnings: [String] = []
         let extendedType = MRCLayout.extendedHeaderType(header, bytes: extended)
         if !extended.isEmpty && extendedType.isEmpty {
             warnings.append("extended header type '\(header.extendedHeaderType)' not recognised; it is kept as bytes only")
@@ -103,7 +117,7 @@ public final class MRCReader: VolumeReader {
         var origin = header.rawOrigin
         if header.hasIMODStamp && header.imodFlags & 4 != 0 { origin = -origin }
         if !(origin.x.isFinite && origin.y.isFinite && origin.z.isFinite) { origin = .zero }
-        info = VolumeInfo(
+        let info = VolumeInfo(
             size: layout.size, elementType: layout.elementType, voxelSize: MRCLayout.voxelSize(header),
             origin: origin, gridStart: gridStart,
             kind: MRCLayout.kind(header, extendedType: extendedType, name: name),
@@ -111,8 +125,7 @@ public final class MRCReader: VolumeReader {
             mrc: MRCPassthrough(
                 extendedHeader: extended, extendedHeaderType: extendedType, isBigEndian: header.isBigEndian,
                 extraBytes: Array(headerBytes[96..<196]), cellAngles: header.cellAngles))
-
-        if !layout.isXYZ && requireData { try loadPermutedMap(memoryBudget: memoryBudget) }
+        return (info, warnings)
     }
 
     deinit {

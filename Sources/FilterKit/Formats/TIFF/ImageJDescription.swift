@@ -16,6 +16,7 @@ public struct ImageJDescription: Sendable, Equatable {
 
     /// Parses a description; nil when it is not ImageJ's (no leading `ImageJ=` line) or is malformed.
     public init?(_ text: String) {
+        guard text.utf8.starts(with: "ImageJ=".utf8) else { return nil }
         var fields: [Substring: Substring] = [:]
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
             guard let eq = line.firstIndex(of: "=") else { continue }

@@ -1,0 +1,13 @@
+import FilterKit
+import Deconvolution
+import Intensity
+import Resampling
+import S2SFilter
+import Smoothing
+
+/// Every stage this build knows (for the tool, its tests and its fuzzers): the plugins'
+/// factories, listed at compile time (FFmpeg's `allfilters.c`). A new plugin target adds its
+/// `factories` here and to `stagePlugins` in Package.swift.
+public let stageRegistry = StageRegistry(
+    SmoothingPlugin.factories + ResamplingPlugin.factories + IntensityPlugin.factories + DeconvolutionPlugin.factories + S2SPlugin.factories
+)
