@@ -15,6 +15,12 @@ struct ChainOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Threads for compute stages (default: all cores).", valueName: "n"))
     var threads: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Compute only output sections z0 ..< z1 of the full result and write them as a part file (MRC; see concat and plan).",
+            valueName: "z0:z1"))
+    var zrange: SectionRange?
+
     func validate() throws {
         if mode != nil && type != nil { throw ValidationError("give --mode or --type, not both") }
         if let mode, Convert.elementType(forMode: mode) == nil { throw ValidationError("--mode must be 0, 1, 2, 6 or 12 (got \(mode))") }
@@ -26,6 +32,17 @@ struct ChainOptions: ParsableArguments {
     var outputType: ElementType? { type ?? mode.flatMap(Convert.elementType(forMode:)) }
 }
 
+/// `z0:z1`, a half-open range of sections.
+struct SectionRange: ExpressibleByArgument {
+    let range: Range<Int>
+
+    init?(argument: String) {
+        let bounds = argument.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        guard bounds.count == 2, let z0 = bounds[0], let z1 = bounds[1], z0 >= 0, z1 > z0 else { return nil }
+        range = z0..<z1
+    }
+}
+
 /// Runs a chain of stages from an input path to an output path (`-` for the standard streams):
 /// what `convert`, every stage subcommand and `run` share.
 enum ChainRunner {
@@ -35,7 +52,7 @@ enum ChainRunner {
     ) throws {
         try run(
             stages: stages, input: input, output: output, global: global, io: io, outputType: chain.outputType,
-            slab: chain.slab, threads: chain.threads, command: command, operation: { _, _ in operation })
+            slab: chain.slab, threads: chain.threads, zrange: chain.zrange?.range, command: command, operation: { _, _ in operation })
     }
 
     /// - Parameters:
@@ -43,7 +60,7 @@ enum ChainRunner {
     ///   - operation: the label added to the output, given the input's and the output's stored types.
     static func run(
         stages: [any Stage], input: String, output: String, global: GlobalOptions, io: IOOptions, outputType: ElementType?,
-        slab: Int?, threads: Int?, command: String, operation: (ElementType, ElementType) -> String
+        slab: Int?, threads: Int?, zrange: Range<Int>? = nil, command: String, operation: (ElementType, ElementType) -> String
     ) throws {
         let console = Console(command: command, quiet: global.quiet)
         try console.run {
@@ -53,9 +70,13 @@ enum ChainRunner {
             let (source, reader) = try io.openInput(input, memoryBudget: global.memoryBytes(for: stages), console: console)
             var options = global.pipelineOptions(for: stages)
             options.slabSections = slab
+            options.outputSections = zrange
+            if zrange != nil, try io.outputFormat(for: output) != .mrc {
+                throw FilterError.invalidParameter(name: "zrange", value: output, expected: "an MRC output (part files record their place in MRC labels)")
+            }
             let pipeline = try Pipeline(reader: reader, stages: stages, options: options)
             if global.verbose { console.note("memory plan within \(ByteCount(options.memoryBudget)): \(pipeline.plan)") }
-            var info = pipeline.outputInfo
+            var info = pipeline.writtenInfo
             info.elementType = try outputType ?? Convert.defaultOutputType(for: info.elementType, format: io.outputFormat(for: output))
             let writer = try io.createOutput(
                 output, info: info, operation: operation(reader.info.elementType, info.elementType), protecting: [source], console: console)

@@ -10,13 +10,19 @@ public struct PipelineOptions: Sendable {
     public var spoolDirectory: String?
     /// Whether progress is shown on stderr.
     public var showProgress: Bool
+    /// Compute only these output sections of the full result (`--zrange`), or nil for all.
+    public var outputSections: Range<Int>?
 
-    public init(memoryBudget: Int = 256 << 20, slabSections: Int? = nil, backgroundIO: Bool = true, spoolDirectory: String? = nil, showProgress: Bool = false) {
+    public init(
+        memoryBudget: Int = 256 << 20, slabSections: Int? = nil, backgroundIO: Bool = true, spoolDirectory: String? = nil,
+        showProgress: Bool = false, outputSections: Range<Int>? = nil
+    ) {
         self.memoryBudget = memoryBudget
         self.slabSections = slabSections
         self.backgroundIO = backgroundIO
         self.spoolDirectory = spoolDirectory
         self.showProgress = showProgress
+        self.outputSections = outputSections
     }
 }
 
@@ -37,8 +43,14 @@ public final class Pipeline {
     /// The first stage `reader` feeds (later than 0 once stages before a prepass were spooled).
     private var first = 0
 
-    /// The output volume's description.
+    /// The output volume's description (the full result's, also when computing a part).
     public var outputInfo: VolumeInfo { infos.last! }
+
+    /// The part computed when ``PipelineOptions/outputSections`` is set.
+    public var part: VolumePart? { options.outputSections.map { VolumePart(sections: $0, full: outputInfo.size) } }
+
+    /// What ``run(writer:)`` writes: the whole output, or the part's file geometry.
+    public var writtenInfo: VolumeInfo { part?.info(fromFull: outputInfo) ?? outputInfo }
 
     /// Whether some stage reads its input more than once.
     public var needsPrepass: Bool { stages.contains { $0 is PrepassStage } }
@@ -61,6 +73,13 @@ public final class Pipeline {
             infos.append(next)
         }
         self.infos = infos
+        if let range = options.outputSections {
+            let nz = infos.last!.size.z
+            guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= nz else {
+                throw FilterError.invalidParameter(
+                    name: "zrange", value: "\(range.lowerBound):\(range.upperBound)", expected: "z0:z1 with 0 ≤ z0 < z1 ≤ \(nz) (the output's sections)")
+            }
+        }
         let readAhead = options.backgroundIO && !stages.isEmpty ? Pipeline.readAheadSections(reader.info) : nil
         plan = try MemoryPlan.make(
             stages: stages, infos: infos, budget: options.memoryBudget, slabSections: options.slabSections,
@@ -74,7 +93,8 @@ public final class Pipeline {
 
     /// Streams the whole volume through the chain into `writer` (which is not finished here).
     public func run(writer: any VolumeWriter) throws {
-        if needsPrepass || (stages.first as? TileStage)?.boundary == .periodic, !reader.supportsRandomAccess {
+        let startsLater = (options.outputSections?.lowerBound ?? 0) > 0
+        if needsPrepass || startsLater || (stages.first as? TileStage)?.boundary == .periodic, !reader.supportsRandomAccess {
             let progress = ProgressReporter(label: "spooling \(reader.sourceName) to disk", total: reader.info.size.z, enabled: options.showProgress)
             reader = try SpooledVolume(copying: reader, directory: options.spoolDirectory, progress: progress.update)
             progress.finish()
@@ -145,18 +165,20 @@ public final class Pipeline {
     }
 
     private func stream(into writer: any VolumeWriter) throws {
-        let last = try makeNodes(stageCount: stages.count, readAhead: true)
         let out = outputInfo
+        let sections = options.outputSections ?? 0..<out.size.z
+        // The read-ahead thread reads from section 0: a part that starts later reads what it needs.
+        let last = try makeNodes(stageCount: stages.count, readAhead: sections.lowerBound == 0)
         let slab = plan.slabSections
         let label = stages.isEmpty ? "copying" : stages.map(\.name).joined(separator: ",")
-        let progress = ProgressReporter(label: label, total: out.size.z, enabled: options.showProgress)
+        let progress = ProgressReporter(label: label, total: sections.count, enabled: options.showProgress)
         let background = options.backgroundIO ? SlabWriter(writer: writer, info: out, sectionsPerSlab: slab) : nil
         let staging = background == nil ? UnsafeMutablePointer<Float>.allocate(capacity: slab * out.size.sectionVoxels) : nil
         defer { staging?.deallocate() }
         do {
-            var z = 0
-            while z < out.size.z {
-                let count = min(slab, out.size.z - z)
+            var z = sections.lowerBound
+            while z < sections.upperBound {
+                let count = min(slab, sections.upperBound - z)
                 try last.provide(z..<(z + count))
                 if let background {
                     try background.write(sections: last.section, from: z, count: count)
@@ -167,7 +189,7 @@ public final class Pipeline {
                     try writer.writeRows(count * out.size.y, from: staging)
                 }
                 z += count
-                progress.update(z)
+                progress.update(z - sections.lowerBound)
             }
             try background?.finish()
         } catch {
