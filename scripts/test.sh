@@ -11,6 +11,10 @@ for target in FilterKitTests StagesTests S2SFilterTests StdioFilterTests; do
   echo "== $target" >&2
   swift test -c release --no-parallel --filter "$target"
 done
+# A real single-node SLURM cluster: split runs and dataset arrays against one process (skips
+# with a message where SLURM cannot be installed or started).
+echo "== SLURM" >&2
+bash scripts/test-slurm.sh
 # The fuzz targets keep building and the shallow bugs stay fixed: a short run of each
 # (FUZZ_SECONDS=0 skips it).
 if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
