@@ -105,7 +105,7 @@ bash "$OLDPWD/scripts/slurm/split.sh" --parts 4 --chain gaussian:sigma=2 --wait 
 expect_same single-gaussian.mrc split-gaussian.mrc "gaussian: 4 array tasks + concat equal one process"
 
 # 2. s2s with a model trained once.
-"$BIN" s2s --quiet --steps 5 --samples 1 --save-model model.safetensors tomo.mrc /dev/null
+"$BIN" s2s --quiet --steps 5 --samples 1 --save-model model.safetensors tomo.mrc trained.mrc
 "$BIN" run --quiet --chain "s2s:model=model.safetensors:samples=2" tomo.mrc single-s2s.mrc
 bash "$OLDPWD/scripts/slurm/split.sh" --parts 4 --chain "s2s:model=model.safetensors:samples=2" --wait tomo.mrc split-s2s.mrc
 expect_same single-s2s.mrc split-s2s.mrc "s2s --model: 4 array tasks + concat equal one process"

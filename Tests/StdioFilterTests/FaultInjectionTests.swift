@@ -67,6 +67,27 @@ struct FaultInjectionTests {
         }
     }
 
+    @Test("a device or FIFO named as the output is written in place, never replaced by a file")
+    func specialOutputs() throws {
+        let (dir, input, original) = try FaultInjectionTests.fixture()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let device = try shell("$B gaussian in.mrc /dev/null && test -c /dev/null && echo still-a-device", in: dir)
+        #expect(device.status == 0 && String(decoding: device.stdout, as: UTF8.self) == "still-a-device\n", "\(device.stderr)")
+        let script = """
+            mkfifo f
+            cat f > got.mrc &
+            reader=$!
+            $B convert in.mrc f
+            status=$?
+            wait $reader
+            $B convert in.mrc - | cat > piped.mrc
+            cmp -s got.mrc piped.mrc && test -p f && echo "same $status"
+            """
+        let fifo = try shell(script, in: dir)
+        #expect(String(decoding: fifo.stdout, as: UTF8.self) == "same 0\n", "the FIFO got what a pipe gets, and is still a FIFO: \(fifo.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == original)
+    }
+
     @Test("SIGINT and SIGTERM: exit 130 and 143 (the shell's convention), no file left", arguments: [("INT", 130), ("TERM", 143)])
     func signals(_ signal: String, _ status: Int) throws {
         let (dir, input, original) = try FaultInjectionTests.fixture()

@@ -21,6 +21,8 @@ public final class OutputTarget {
     /// Offset of the first byte we wrote (stdout redirected to a file may not start at 0).
     private let startOffset: Int64
     private var committed = false
+    /// Whether `fd` was opened here for a non-regular output path (closed on commit or discard).
+    private var ownsDescriptor = false
 
     /// Opens `path` for writing, or standard output when `path` is nil or `-`.
     ///
@@ -42,6 +44,19 @@ public final class OutputTarget {
             }
             if inputs.contains(where: { $0.identity.map { $0 == (UInt64(st.st_dev), UInt64(st.st_ino)) } ?? false }) {
                 throw FilterError.outputIsInput(path: path)
+            }
+            if !SystemCalls.isRegularFile(st) {
+                // A device (/dev/null), FIFO or socket is written in place, as a stream: renaming a
+                // file over it would replace the device node itself.
+                let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw FilterError.system(source: path, operation: "open for writing", errno: errno) }
+                if SystemCalls.isFIFO(st) { SystemCalls.enlargePipeBuffer(fd) }
+                self.fd = fd
+                temporaryPath = nil
+                ownsDescriptor = true
+                isSeekable = false
+                startOffset = 0
+                return
             }
         }
         let (directory, base) = OutputTarget.split(path)
@@ -112,6 +127,11 @@ public final class OutputTarget {
                 throw FilterError.system(source: path, operation: "rename from \(temporaryPath)", errno: code)
             }
             TemporaryFiles.unregister(temporaryPath)
+        } else if ownsDescriptor {
+            let failed = Glibc.close(fd) != 0
+            fd = -1
+            committed = true
+            if failed { throw FilterError.system(source: name, operation: "close", errno: errno) }
         }
         committed = true
     }
@@ -125,6 +145,9 @@ public final class OutputTarget {
             fd = -1
             unlink(temporaryPath)
             TemporaryFiles.unregister(temporaryPath)
+        } else if ownsDescriptor, fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
         }
     }
 
