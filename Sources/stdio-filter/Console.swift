@@ -58,3 +58,16 @@ struct Console {
         }
     }
 }
+
+/// Builds stages from user parameters: a value out of range is a usage error (exit 64, with the
+/// usage line); anything else — a model file that cannot be read, say — is a failure like bad
+/// input (one line, exit 1).
+func makeStages(command: String, quiet: Bool, _ build: () throws -> [any Stage]) throws -> [any Stage] {
+    do {
+        return try build()
+    } catch let error as FilterError {
+        if case .invalidParameter = error { throw ValidationError("\(error)") }
+        Console.writeLine("stdio-filter \(command): error: \(error)")
+        throw ExitCode.failure
+    }
+}

@@ -30,7 +30,7 @@ struct Info: ParsableCommand {
         try console.run {
             let source = try InputSource.open(input)
             if VolumeFormat.detect(magic: try source.peek(4)) == .tiff {
-                let reader = try TIFFReader(source: source)
+                let reader = try TIFFReader(source: source, memoryBudget: global.memoryBytes)
                 print(json ? Info.json(reader) : Info.text(reader), terminator: "")
                 reader.warnings.forEach(console.warn)
                 return

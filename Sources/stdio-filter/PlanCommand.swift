@@ -33,12 +33,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let stages: [any Stage]
-        do {
-            stages = try chain.map { try stageRegistry.makeChain(ChainSpec.parse($0)) } ?? []
-        } catch let error as FilterError {
-            throw ValidationError("\(error)")
-        }
+        let stages = try makeStages(command: "plan", quiet: global.quiet) { try chain.map { try stageRegistry.makeChain(ChainSpec.parse($0)) } ?? [] }
         let console = Console(command: "plan", quiet: global.quiet)
         try console.run {
             let (_, reader) = try openVolume(input, memoryBudget: global.memoryBytes, console: console)

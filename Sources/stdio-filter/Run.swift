@@ -31,12 +31,7 @@ struct Run: ParsableCommand {
     var output: String = "-"
 
     func run() throws {
-        let stages: [any Stage]
-        do {
-            stages = try stageRegistry.makeChain(ChainSpec.parse(chain))
-        } catch let error as FilterError {
-            throw ValidationError("\(error)")
-        }
+        let stages = try makeStages(command: "run", quiet: global.quiet) { try stageRegistry.makeChain(ChainSpec.parse(chain)) }
         try ChainRunner.run(
             stages: stages, input: input, output: output, global: global, chain: chainOptions, io: io,
             command: "run", operation: "run \(chain)")

@@ -28,12 +28,9 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
         guard paths.count <= 2 else {
             throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
         }
-        let stage: any Stage
-        do {
-            stage = try Factory.make(StageParameters(stage: Factory.name, schema: Factory.parameters, given: given))
-        } catch let error as FilterError {
-            throw ValidationError("\(error)")
-        }
+        let stage = try makeStages(command: Factory.name, quiet: global.quiet) {
+            [try Factory.make(StageParameters(stage: Factory.name, schema: Factory.parameters, given: given))]
+        }[0]
         let operation = ([Factory.name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
         try ChainRunner.run(
             stages: [stage], input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-",

@@ -26,7 +26,7 @@ public enum VolumeFormat: String, CaseIterable, Sendable {
         _ source: InputSource, memoryBudget: Int, selection: TIFFSelection = TIFFSelection(), spoolDirectory: String? = nil
     ) throws -> VolumeReader {
         switch detect(magic: try source.peek(4)) {
-        case .tiff: return try TIFFReader(source: source, selection: selection, spoolDirectory: spoolDirectory)
+        case .tiff: return try TIFFReader(source: source, selection: selection, spoolDirectory: spoolDirectory, memoryBudget: memoryBudget)
         case .mrc:
             guard selection == TIFFSelection() else {
                 throw FilterError.invalidParameter(name: "channel/frame", value: "\(selection.channel)/\(selection.frame)", expected: "1/1 for MRC input (channels and frames are TIFF hyperstack options)")

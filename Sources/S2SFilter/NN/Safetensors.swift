@@ -91,7 +91,9 @@ public enum Safetensors {
             }
             let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
             guard b >= 0, e >= b, e == e.rounded(), b == b.rounded(), Double(start) + e <= Double(bytes.count), count <= bytes.count, Int(e - b) == count * 4 else {
-                throw bad("\(name)'s data_offsets \(Int(b))…\(Int(e)) do not hold \(shape) floats within the file")
+                // The offsets may be anything JSON holds (1e300, fractions): print them as numbers.
+                func text(_ v: Double) -> String { v.magnitude < 1e15 && v == v.rounded() ? String(Int(v)) : "\(v)" }
+                throw bad("\(name)'s data_offsets \(text(b))…\(text(e)) do not hold \(shape) floats within the file")
             }
             let from = start + Int(b)
             var values = [Float](repeating: 0, count: count)

@@ -30,7 +30,7 @@ enum LibTIFF {
                 let message = LibTIFF.format(module, format, arguments)
                 guard !LibTIFF.silentWarnings.contains(where: { message.contains($0) }) else { return }
                 let first = LibTIFF.state.withLock { $0.warned.insert(message).inserted }
-                if first { Log.info("libtiff: \(message)") }
+                if first { Log.info("warning: libtiff: \(message)") }
             }
         }
     }

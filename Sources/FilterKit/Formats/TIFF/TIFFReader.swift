@@ -43,6 +43,8 @@ public final class TIFFReader: VolumeReader {
     private var page: UnsafeMutableRawPointer
     private var tile: UnsafeMutableRawPointer?
     private var cachedPage = -1
+    private let memoryBudget: Int
+    private var tileCapacity = 0
 
     private enum Planes {
         /// One IFD per plane, by file offset.
@@ -52,7 +54,12 @@ public final class TIFFReader: VolumeReader {
     }
 
     /// Opens the TIFF `source` (spooling it when it is not a seekable file).
-    public init(source: InputSource, selection: TIFFSelection = TIFFSelection(), spoolDirectory: String? = nil) throws {
+    ///
+    /// - Parameter memoryBudget: the most one page (and one tile) may take decoded: a header that
+    ///   declares larger pages is refused before anything is allocated.
+    public init(
+        source: InputSource, selection: TIFFSelection = TIFFSelection(), spoolDirectory: String? = nil, memoryBudget: Int = 512 << 20
+    ) throws {
         LibTIFF.installHandlers()
         sourceName = source.name
         if let path = source.path, source.isSeekable {
@@ -95,8 +102,17 @@ public final class TIFFReader: VolumeReader {
             page.deallocate()
             throw error
         }
+        let (pageBytes, overflow) = info.size.sectionVoxels.multipliedReportingOverflow(by: sampleType.bytes)
+        guard !overflow, pageBytes <= memoryBudget else {
+            TIFFClose(tif)
+            if spool == nil { close(rawFD) }
+            page.deallocate()
+            throw FilterError.memoryBudget(
+                what: "a \(info.size.x)×\(info.size.y) page of \(name)", needed: overflow ? Int.max : pageBytes, budget: memoryBudget)
+        }
+        self.memoryBudget = memoryBudget
         page.deallocate()
-        page = UnsafeMutableRawPointer.allocate(byteCount: max(1, info.size.sectionVoxels * sampleType.bytes), alignment: 16)
+        page = UnsafeMutableRawPointer.allocate(byteCount: max(1, pageBytes), alignment: 16)
     }
 
     deinit {
@@ -164,7 +180,17 @@ public final class TIFFReader: VolumeReader {
             throw FilterError.unsupported(source: sourceName, what: "page \(z): tiled without TileWidth/TileLength", hint: "")
         }
         let tileBytes = Int(TIFFTileSize(tif))
-        if tile == nil { tile = UnsafeMutableRawPointer.allocate(byteCount: max(tileBytes, tw * tl * b), alignment: 16) }
+        let (area, overflow) = tw.multipliedReportingOverflow(by: tl)
+        guard !overflow, tileBytes >= 0, max(tileBytes, area * b) <= memoryBudget else {
+            throw FilterError.memoryBudget(what: "a \(tw)×\(tl) tile of page \(z) of \(sourceName)", needed: overflow ? Int.max : max(tileBytes, area * b), budget: memoryBudget)
+        }
+        // Pages may be tiled differently: the buffer grows to the largest tile seen.
+        let needed = max(tileBytes, area * b)
+        if tile == nil || tileCapacity < needed {
+            tile?.deallocate()
+            tile = UnsafeMutableRawPointer.allocate(byteCount: max(1, needed), alignment: 16)
+            tileCapacity = needed
+        }
         let buffer = tile!
         for ty in stride(from: 0, to: ny, by: tl) {
             for tx in stride(from: 0, to: nx, by: tw) {
