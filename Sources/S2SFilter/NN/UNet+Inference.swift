@@ -8,10 +8,7 @@ extension UNet {
     ///
     /// The returned tensor is reused by the next call.
     public func predict(_ input: Tensor, mask: Tensor, stream: RandomStream) -> Tensor {
-        let shape = input.shape
-        precondition(shape == mask.shape && shape.channels == configuration.imageChannels)
-        precondition([shape.depth, shape.height, shape.width].allSatisfy { $0 % sizeMultiple == 0 && $0 > 0 },
-                     "patch sides must be multiples of \(sizeMultiple), got \(shape)")
+        let shape = checkedShape(input, mask)
         if inference?.shape != shape {
             activations = nil
             inference = InferenceActivations(configuration, shape)

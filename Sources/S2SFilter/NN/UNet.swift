@@ -149,13 +149,19 @@ public final class UNet {
 
     // MARK: Forward and backward
 
-    /// The output for the noisy `input` seen through `mask` (1 = visible), with dropout drawn
-    /// from `stream`. The returned tensor is reused by the next call.
-    public func forward(_ input: Tensor, mask: Tensor, stream: RandomStream) -> Tensor {
+    /// The shape of `input`, checked against `mask` and the network (sides multiples of 2^pools).
+    func checkedShape(_ input: Tensor, _ mask: Tensor) -> TensorShape {
         let shape = input.shape
         precondition(shape == mask.shape && shape.channels == configuration.imageChannels)
         precondition([shape.depth, shape.height, shape.width].allSatisfy { $0 % sizeMultiple == 0 && $0 > 0 },
                      "patch sides must be multiples of \(sizeMultiple), got \(shape)")
+        return shape
+    }
+
+    /// The output for the noisy `input` seen through `mask` (1 = visible), with dropout drawn
+    /// from `stream`. The returned tensor is reused by the next call.
+    public func forward(_ input: Tensor, mask: Tensor, stream: RandomStream) -> Tensor {
+        let shape = checkedShape(input, mask)
         if activations?.shape != shape {
             inference = nil
             activations = Activations(configuration, shape)
