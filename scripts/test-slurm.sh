@@ -35,8 +35,8 @@ trap cleanup EXIT
 getent hosts "$host" > /dev/null || echo "127.0.0.1 $host" >> /etc/hosts
 [ -f /etc/munge/munge.key ] || { mkdir -p /etc/munge; dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 2> /dev/null; }
 chown munge:munge /etc/munge/munge.key 2> /dev/null || true
-chmod 400 /etc/munge/munge.key
-install -d -o munge -g munge -m 0755 /run/munge
+chmod 400 /etc/munge/munge.key || skip "cannot set up /etc/munge/munge.key"
+install -d -o munge -g munge -m 0755 /run/munge || skip "cannot create /run/munge for the munge user"
 if ! munge -n 2> /dev/null | unmunge > /dev/null 2>&1; then
   setpriv --reuid=munge --regid=munge --init-groups /usr/sbin/munged -F > "$DIR/munged.log" 2>&1 &
   pids+=($!)
@@ -101,17 +101,19 @@ cd "$DIR"
 
 # 1. gaussian over a 4-task array, against one process.
 "$BIN" run --quiet --chain gaussian:sigma=2 tomo.mrc single-gaussian.mrc
-bash "$OLDPWD/scripts/slurm/split.sh" --parts 4 --chain gaussian:sigma=2 --wait tomo.mrc split-gaussian.mrc
+# Every submission is bounded in time: a job that never runs fails the test instead of hanging CI.
+SPLIT=(timeout 600 bash "$OLDPWD/scripts/slurm/split.sh")
+"${SPLIT[@]}" --parts 4 --chain gaussian:sigma=2 --wait tomo.mrc split-gaussian.mrc
 expect_same single-gaussian.mrc split-gaussian.mrc "gaussian: 4 array tasks + concat equal one process"
 
 # 2. s2s with a model trained once.
 "$BIN" s2s --quiet --steps 5 --samples 1 --save-model model.safetensors tomo.mrc trained.mrc
 "$BIN" run --quiet --chain "s2s:model=model.safetensors:samples=2" tomo.mrc single-s2s.mrc
-bash "$OLDPWD/scripts/slurm/split.sh" --parts 4 --chain "s2s:model=model.safetensors:samples=2" --wait tomo.mrc split-s2s.mrc
+"${SPLIT[@]}" --parts 4 --chain "s2s:model=model.safetensors:samples=2" --wait tomo.mrc split-s2s.mrc
 expect_same single-s2s.mrc split-s2s.mrc "s2s --model: 4 array tasks + concat equal one process"
 
 # 3. a dataset: one task per file.
-bash "$OLDPWD/scripts/slurm/dataset.sh" --chain gaussian:sigma=1 --outdir dataset --wait tomo.mrc other.mrc
+timeout 600 bash "$OLDPWD/scripts/slurm/dataset.sh" --chain gaussian:sigma=1 --outdir dataset --wait tomo.mrc other.mrc
 for name in tomo other; do
   "$BIN" run --quiet --chain gaussian:sigma=1 "$name.mrc" "single-$name.mrc"
   expect_same "single-$name.mrc" "dataset/$name.mrc" "dataset task for $name.mrc equals one process"
@@ -125,7 +127,7 @@ case " \$* " in *" 16:32 "*) exec "$BIN" "\$@" --memory 1M ;; *) exec "$BIN" "\$
 WRAPPER
 chmod +x faulty.sh
 set +e
-STDIO_FILTER="$DIR/faulty.sh" bash "$OLDPWD/scripts/slurm/split.sh" --parts 4 --chain gaussian:sigma=2 --wait tomo.mrc broken.mrc 2> broken.err
+STDIO_FILTER="$DIR/faulty.sh" "${SPLIT[@]}" --parts 4 --chain gaussian:sigma=2 --wait tomo.mrc broken.mrc 2> broken.err
 status=$?
 set -e
 if [ $status -ne 0 ] && grep -q "stdio-filter part 1 of 4 (sections 16:32) failed with exit status 64" broken.err && [ ! -e broken.mrc ]; then
