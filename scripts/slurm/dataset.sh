@@ -20,8 +20,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -ge 1 ] && [ -n "$chain" ] && [ -n "$outdir" ] || { sed -n '2,4p' "$0" >&2; exit 64; }
-here="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="$(realpath "${STDIO_FILTER:-$(command -v stdio-filter || echo "$here/.build/release/stdio-filter")}")"
+source "$(dirname "$0")/lib.sh"
+bin="$(stdio_filter_binary)"
 outdir="$(realpath -m "$outdir")"
 mkdir -p "$outdir/logs"
 : > "$outdir/logs/files.txt"
@@ -44,7 +44,7 @@ job=$(sbatch --parsable $sbatch_args --array="0-$(($# - 1))" "$outdir/logs/task.
 job="${job%%;*}"
 echo "dataset: job $job ($# tasks, logs in $outdir/logs)"
 if [ "$wait" = 1 ]; then
-  while [ -n "$(squeue -h -j "$job" 2> /dev/null)" ]; do sleep 1; done
+  wait_for_jobs "$job"
   failed=$(grep -h "failed with exit status" "$outdir"/logs/task-*.log 2> /dev/null || true)
   if [ -n "$failed" ]; then echo "$failed" >&2; exit 1; fi
 fi

@@ -28,9 +28,8 @@ done
 [ $# -eq 2 ] && [ -n "$parts" ] && [ -n "$chain" ] || { sed -n '2,4p' "$0" >&2; exit 64; }
 input="$(realpath "$1")" output="$(realpath -m "$2")"
 workdir="$(realpath -m "${workdir:-$output.parts}")"
-here="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="${STDIO_FILTER:-$(command -v stdio-filter || echo "$here/.build/release/stdio-filter")}"
-bin="$(realpath "$bin")"
+source "$(dirname "$0")/lib.sh"
+bin="$(stdio_filter_binary)"
 mkdir -p "$workdir"
 "$bin" plan --parts "$parts" --chain "$chain" "$input" > "$workdir/ranges.txt"
 count=$(wc -l < "$workdir/ranges.txt")
@@ -68,7 +67,7 @@ join=$(sbatch --parsable $sbatch_args --dependency="afterok:$array" --kill-on-in
 join="${join%%;*}"
 echo "parts: job $array ($count tasks, logs in $workdir); join: job $join -> $output"
 if [ "$wait" = 1 ]; then
-  while [ -n "$(squeue -h -j "$array,$join" 2> /dev/null)" ]; do sleep 1; done
+  wait_for_jobs "$array,$join"
   failed=$(grep -l "failed with exit status" "$workdir"/part-*.log 2> /dev/null || true)
   if [ -n "$failed" ]; then cat $failed >&2; exit 1; fi
   [ -f "$output" ] || { echo "split.sh: the join job did not write $output (see $workdir/join.log)" >&2; exit 1; }

@@ -105,8 +105,9 @@ final class InferenceActivations {
         }
         self.skips = skips
         argmax = .allocate(capacity: max(1, shape.halved.voxels * c.encoderChannels))
-        arenaFloats = InferenceActivations.arenaFloats(c, shape)
-        arenas = (0..<2).map { _ in .allocate(capacity: max(1, InferenceActivations.arenaFloats(c, shape))) }
+        let floats = InferenceActivations.arenaFloats(c, shape)
+        arenaFloats = floats
+        arenas = (0..<2).map { _ in .allocate(capacity: max(1, floats)) }
     }
 
     deinit {

@@ -88,30 +88,26 @@ public final class TIFFReader: VolumeReader {
             throw FilterError.unsupported(source: name, what: "not a readable TIFF file (\(LibTIFF.takeLastError()))", hint: "")
         }
         self.tif = tif
-        page = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 16)
+        let scan: Scan, pageBytes: Int
         do {
-            let scan = try TIFFReader.scan(tif, name: name, selection: selection, rawFD: rawFD)
-            sampleType = scan.sampleType
-            planes = scan.planes
-            info = scan.info
-            layout = scan.layout
-            warnings = scan.warnings
+            scan = try TIFFReader.scan(tif, name: name, selection: selection, rawFD: rawFD)
+            let (bytes, overflow) = scan.info.size.sectionVoxels.multipliedReportingOverflow(by: scan.sampleType.bytes)
+            guard !overflow, bytes <= memoryBudget else {
+                throw FilterError.memoryBudget(
+                    what: "a \(scan.info.size.x)×\(scan.info.size.y) page of \(name)", needed: overflow ? Int.max : bytes, budget: memoryBudget)
+            }
+            pageBytes = bytes
         } catch {
             TIFFClose(tif)
             if spool == nil { close(rawFD) }
-            page.deallocate()
             throw error
         }
-        let (pageBytes, overflow) = info.size.sectionVoxels.multipliedReportingOverflow(by: sampleType.bytes)
-        guard !overflow, pageBytes <= memoryBudget else {
-            TIFFClose(tif)
-            if spool == nil { close(rawFD) }
-            page.deallocate()
-            throw FilterError.memoryBudget(
-                what: "a \(info.size.x)×\(info.size.y) page of \(name)", needed: overflow ? Int.max : pageBytes, budget: memoryBudget)
-        }
+        sampleType = scan.sampleType
+        planes = scan.planes
+        info = scan.info
+        layout = scan.layout
+        warnings = scan.warnings
         self.memoryBudget = memoryBudget
-        page.deallocate()
         page = UnsafeMutableRawPointer.allocate(byteCount: max(1, pageBytes), alignment: 16)
     }
 
