@@ -106,11 +106,12 @@ SPLIT=(timeout 600 bash "$OLDPWD/scripts/slurm/split.sh")
 "${SPLIT[@]}" --parts 4 --chain gaussian:sigma=2 --wait tomo.mrc split-gaussian.mrc
 expect_same single-gaussian.mrc split-gaussian.mrc "gaussian: 4 array tasks + concat equal one process"
 
-# 2. s2s with a model trained once.
+# 2. s2s with a model trained once and statistics measured once (the tasks read only their sections).
 "$BIN" s2s --quiet --steps 5 --samples 1 --save-model model.safetensors tomo.mrc trained.mrc
+"$BIN" stats --quiet --percentiles none --json tomo.mrc > tomo.stats.json
 "$BIN" run --quiet --chain "s2s:model=model.safetensors:samples=2" tomo.mrc single-s2s.mrc
-"${SPLIT[@]}" --parts 4 --chain "s2s:model=model.safetensors:samples=2" --wait tomo.mrc split-s2s.mrc
-expect_same single-s2s.mrc split-s2s.mrc "s2s --model: 4 array tasks + concat equal one process"
+"${SPLIT[@]}" --parts 4 --chain "s2s:model=model.safetensors:stats=tomo.stats.json:samples=2" --wait tomo.mrc split-s2s.mrc
+expect_same single-s2s.mrc split-s2s.mrc "s2s --model --stats: 4 array tasks + concat equal one process"
 
 # 3. a dataset: one task per file.
 timeout 600 bash "$OLDPWD/scripts/slurm/dataset.sh" --chain gaussian:sigma=1 --outdir dataset --wait tomo.mrc other.mrc

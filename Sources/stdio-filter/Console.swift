@@ -59,15 +59,15 @@ struct Console {
     }
 }
 
-/// Builds stages from user parameters: a value out of range is a usage error (exit 64, with the
-/// usage line); anything else — a model file that cannot be read, say — is a failure like bad
-/// input (one line, exit 1).
+/// Builds stages from user parameters: a value out of range is a usage error (exit 64);
+/// anything else — a model file that cannot be read, say — is a failure like bad input (exit 1).
+/// Either way one line on stderr says why.
 func makeStages(command: String, quiet: Bool, _ build: () throws -> [any Stage]) throws -> [any Stage] {
     do {
         return try build()
     } catch let error as FilterError {
-        if case .invalidParameter = error { throw ValidationError("\(error)") }
         Console.writeLine("stdio-filter \(command): error: \(error)")
+        if case .invalidParameter = error { throw ExitCode.validationFailure }
         throw ExitCode.failure
     }
 }

@@ -29,7 +29,9 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
             throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
         }
         let stage = try makeStages(command: Factory.name, quiet: global.quiet) {
-            [try Factory.make(StageParameters(stage: Factory.name, schema: Factory.parameters, given: given))]
+            let stages = [try Factory.make(StageParameters(stage: Factory.name, schema: Factory.parameters, given: given))]
+            try ChainSpec.checkStatistics(of: stages, spec: [ChainSpec.Element(name: Factory.name, parameters: given)])
+            return stages
         }[0]
         let operation = ([Factory.name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
         try ChainRunner.run(

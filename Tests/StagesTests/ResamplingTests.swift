@@ -47,8 +47,8 @@ struct ResamplingTests {
     @Test("normalize mean/std: exact mean 0 and std 1, the same from an in-order input")
     func meanStd() throws {
         let size = ResamplingTests.size, values = ResamplingTests.values.map { $0 * 30 + 100 }
-        let (_, fromFile) = try runChain([NormalizeStage(percentiles: nil)], size: size, values: values, slab: 2)
-        let (_, fromPipe) = try runChain([NormalizeStage(percentiles: nil)], size: size, values: values, slab: 3, randomAccess: false)
+        let (_, fromFile) = try runChain([try NormalizeStage(percentiles: nil)], size: size, values: values, slab: 2)
+        let (_, fromPipe) = try runChain([try NormalizeStage(percentiles: nil)], size: size, values: values, slab: 3, randomAccess: false)
         #expect(fromFile == fromPipe)
         var stats = RunningStatistics()
         fromFile.withUnsafeBufferPointer { stats.add($0.baseAddress!, count: $0.count) }
@@ -59,7 +59,7 @@ struct ResamplingTests {
     @Test("normalize percentile: clipped to [0, 1] at the requested percentiles")
     func percentile() throws {
         let size = ResamplingTests.size, values = ResamplingTests.values
-        let (_, out) = try runChain([NormalizeStage(percentiles: (5, 95))], size: size, values: values, slab: nil)
+        let (_, out) = try runChain([try NormalizeStage(percentiles: (5, 95))], size: size, values: values, slab: nil)
         #expect(out.min() == 0 && out.max() == 1)
         let below = out.filter { $0 == 0 }.count, above = out.filter { $0 == 1 }.count
         let n = Double(values.count)

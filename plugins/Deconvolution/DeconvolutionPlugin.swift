@@ -19,6 +19,9 @@ public enum DeconvolutionFactory: StageFactory {
         the input in $TMPDIR (execution=outofcore forces it). Both work from a pipe and give the same
         result. angpix defaults to the input header's voxel size.
         strength-scale=tegunov reads deconvstrength as tom_deconv.m, Warp and IMOD do (10^(3s)).
+        The filter and the rescale are global (the rescale needs the filtered volume's statistics),
+        so there is no --stats: with --zrange every part computes the whole transform. On a
+        cluster, run deconv as one job, then split the stages after it.
         Example: stdio-filter deconv --angpix 10 --defocus 3 < tomo.mrc > deconv.mrc
         """
     public static let parameters = [

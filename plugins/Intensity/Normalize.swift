@@ -15,12 +15,15 @@ public enum NormalizeFactory: StageFactory {
         (two extra passes; percentiles from a 2²⁰-bin histogram between the minimum and
         maximum, so within (max − min)/2²⁰ of exact).
         A pipe input is spooled to $TMPDIR for the extra passes; a file is read again.
+        --stats FILE takes the statistics from `stdio-filter stats --json` instead (no extra
+        pass; the parts of a split run then read only their sections).
         Example: stdio-filter normalize --method percentile --low 1 --high 99 in.mrc out.mrc
         """
     public static let parameters = [
         StageParameter("method", .choice(["meanstd", "percentile"]), default: "meanstd", help: "what to normalise by"),
         StageParameter("low", .number(0...100), default: "0.1", unit: "%", help: "lower percentile (method=percentile)"),
         StageParameter("high", .number(0...100), default: "99.9", unit: "%", help: "upper percentile (method=percentile)"),
+        StageParameter("stats", .path, default: "none", help: "statistics from `stdio-filter stats --json` instead of a prepass (split runs)"),
     ]
 
     public static func make(_ p: StageParameters) throws -> any Stage {
@@ -28,30 +31,44 @@ public enum NormalizeFactory: StageFactory {
         guard low < high else {
             throw FilterError.invalidParameter(name: "normalize low/high", value: "\(p.text("low"))/\(p.text("high"))", expected: "low < high")
         }
-        return NormalizeStage(percentiles: try p.choice("method") == "percentile" ? (low, high) : nil)
+        return try NormalizeStage(percentiles: try p.choice("method") == "percentile" ? (low, high) : nil, statisticsPath: try p.path("stats"))
     }
 }
 
-/// Global normalisation; statistics come from prepasses over the whole input.
-public final class NormalizeStage: PrepassStage {
+/// Global normalisation; statistics come from prepasses over the whole input, or from a file
+/// written by `stdio-filter stats` (then there is no prepass: a part of a split run reads only
+/// the sections it needs).
+public final class NormalizeStage: PrepassStage, StatisticsConsumer {
     public let name = "normalize"
     /// Percentiles in %, or nil for mean/std.
     let percentiles: (low: Double, high: Double)?
+    /// Statistics given with `--stats`, and the file's path for messages.
+    public let statisticsFile: (statistics: VolumeStatistics, path: String)?
     private var statistics = RunningStatistics()
-    private static let bins = 1 << 20
-    private var histogram: [UInt64] = []
+    private var histogram: PercentileHistogram?
     /// The map applied in the data phase: `(clamp(x, lo, hi) − shift) / divisor`.
     public private(set) var shift: Float = 0
     public private(set) var divisor: Float = 1
     private var clampRange: ClosedRange<Float> = -Float.infinity...Float.infinity
 
-    public init(percentiles: (Double, Double)?) {
+    /// - Parameter statisticsPath: a `stats --json` file to take the statistics from.
+    public init(percentiles: (Double, Double)?, statisticsPath: String? = nil) throws {
         self.percentiles = percentiles
+        statisticsFile = try statisticsPath.map { (try VolumeStatistics.load($0), $0) }
+        if let (stats, path) = self.statisticsFile {
+            guard stats.isFinite else { throw NormalizeStage.notFinite }
+            if let (low, high) = percentiles {
+                try setPercentiles(try stats.percentile(low, stage: name, path: path), try stats.percentile(high, stage: name, path: path))
+            } else {
+                try setMoments(mean: stats.mean, standardDeviation: stats.standardDeviation)
+            }
+        }
     }
 
-    public var prepassCount: Int { percentiles == nil ? 1 : 2 }
+    public var prepassCount: Int { statisticsFile != nil ? 0 : percentiles == nil ? 1 : 2 }
 
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
+        if let (stats, path) = statisticsFile { try stats.check(describes: input.size, stage: name, path: path) }
         var info = input
         info.elementType = .float32
         return info
@@ -59,56 +76,40 @@ public final class NormalizeStage: PrepassStage {
 
     public func inputBox(forOutput output: Box) -> Box { output }
 
-    public func scratchBytes(forOutput output: Box) -> Int { percentiles == nil ? 0 : NormalizeStage.bins * 8 }
+    public func scratchBytes(forOutput output: Box) -> Int { prepassCount == 2 ? PercentileHistogram.defaultBytes : 0 }
 
     public func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws {
         let n = count * info.size.sectionVoxels
-        if pass == 0 {
-            statistics.add(sections, count: n)
-            return
-        }
-        let lo = statistics.minimum, width = Double(statistics.maximum - lo)
-        let bins = NormalizeStage.bins
-        let factor = width > 0 ? Double(bins) / width : 0
-        histogram.withUnsafeMutableBufferPointer { h in
-            for i in 0..<n {
-                let b = Int((Double(sections[i] - lo) * factor))
-                h[min(max(b, 0), bins - 1)] &+= 1
-            }
-        }
+        if pass == 0 { statistics.add(sections, count: n) } else { histogram!.add(sections, count: n) }
     }
 
     public func finishPrepass(_ pass: Int) throws {
         if pass == 0 {
-            guard statistics.minimum.isFinite, statistics.maximum.isFinite, statistics.mean.isFinite else {
-                throw FilterError.unsupported(source: name, what: "the volume holds NaN or infinite values", hint: "")
+            guard statistics.minimum.isFinite, statistics.maximum.isFinite, statistics.mean.isFinite else { throw NormalizeStage.notFinite }
+            if percentiles != nil {
+                histogram = PercentileHistogram(minimum: statistics.minimum, maximum: statistics.maximum)
+            } else {
+                try setMoments(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
             }
-            if let _ = percentiles {
-                histogram = [UInt64](repeating: 0, count: NormalizeStage.bins)
-                return
-            }
-            let std = statistics.standardDeviation
-            guard std > 0 else {
-                throw FilterError.unsupported(source: name, what: "the volume is constant (std 0): nothing to normalise by", hint: "")
-            }
-            shift = Float(statistics.mean)
-            divisor = Float(std)
             return
         }
         let (low, high) = percentiles!
-        let lo = Double(statistics.minimum), width = Double(statistics.maximum) - lo
-        let total = Double(statistics.count)
-        func value(atPercent p: Double) -> Float {
-            let target = p / 100 * total
-            var seen = 0.0
-            for (b, n) in histogram.enumerated() {
-                seen += Double(n)
-                if seen >= target && n > 0 { return Float(lo + (Double(b) + 0.5) * width / Double(NormalizeStage.bins)) }
-            }
-            return Float(lo + width)
+        try setPercentiles(histogram!.value(atPercent: low), histogram!.value(atPercent: high))
+        histogram = nil
+    }
+
+    private static let notFinite = FilterError.unsupported(source: "normalize", what: "the volume holds NaN or infinite values", hint: "")
+
+    private func setMoments(mean: Double, standardDeviation std: Double) throws {
+        guard std > 0 else {
+            throw FilterError.unsupported(source: name, what: "the volume is constant (std 0): nothing to normalise by", hint: "")
         }
-        let a = value(atPercent: low), b = value(atPercent: high)
-        histogram = []
+        shift = Float(mean)
+        divisor = Float(std)
+    }
+
+    private func setPercentiles(_ a: Float, _ b: Float) throws {
+        let (low, high) = percentiles!
         guard b > a else {
             throw FilterError.unsupported(source: name, what: "the \(low)% and \(high)% percentiles are equal (\(a)): nothing to normalise by", hint: "widen low/high")
         }
@@ -116,7 +117,6 @@ public final class NormalizeStage: PrepassStage {
         shift = a
         divisor = b - a
     }
-
     public func process(_ input: Tile, into output: MutableTile) throws {
         let n = input.planeVoxels
         let (lo, hi, shift, divisor) = (clampRange.lowerBound, clampRange.upperBound, shift, divisor)

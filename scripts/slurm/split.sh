@@ -8,8 +8,10 @@
 # and a job that depends on every task (afterok) runs `stdio-filter concat` into OUT. A failed
 # task names its part and sections in DIR/part-i.log and exits with the tool's status; the join
 # job is then cancelled (--kill-on-invalid-dep), so OUT is never written from partial results.
-# Stages with global state read the whole input in every task (statistics: identical results);
-# for s2s train once with --save-model and give the chain s2s:model=PATH.
+# Stages with global state (normalize, s2s) read the whole input in every task unless given
+# statistics measured once: `stdio-filter stats --json IN > S` (with --chain for the stages before
+# them), then normalize:stats=S, s2s:model=M:stats=S (train once with --save-model). Results are
+# identical either way; with them each task reads only its sections.
 # Prints the two job IDs; with --wait, waits for the join and exits with its status.
 # The binary is $STDIO_FILTER, else stdio-filter on PATH, else this checkout's release build.
 set -euo pipefail

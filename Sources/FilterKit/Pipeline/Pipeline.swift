@@ -53,7 +53,7 @@ public final class Pipeline {
     public var writtenInfo: VolumeInfo { part?.info(fromFull: outputInfo) ?? outputInfo }
 
     /// Whether some stage reads its input more than once.
-    public var needsPrepass: Bool { stages.contains { $0 is PrepassStage } }
+    public var needsPrepass: Bool { stages.contains { (($0 as? PrepassStage)?.prepassCount ?? 0) > 0 } }
 
     public init(reader: VolumeReader, stages: [any Stage], options: PipelineOptions) throws {
         self.reader = reader
@@ -91,8 +91,21 @@ public final class Pipeline {
         max(1, (4 << 20) / max(1, info.size.sectionVoxels * 4))
     }
 
+    /// Whether ``runPrepasses()`` has run.
+    private var prepared = false
+
     /// Streams the whole volume through the chain into `writer` (which is not finished here).
     public func run(writer: any VolumeWriter) throws {
+        try runPrepasses()
+        try stream(into: writer)
+    }
+
+    /// Makes the input re-readable where needed (spooling a pipe) and runs every stage's
+    /// prepasses, without streaming the output; ``run(writer:)`` does this first. The `stats`
+    /// command ends its chain with a ``StatisticsProbe`` and stops here.
+    public func runPrepasses() throws {
+        guard !prepared else { return }
+        prepared = true
         let startsLater = (options.outputSections?.lowerBound ?? 0) > 0
         if needsPrepass || startsLater || (stages.first as? TileStage)?.boundary == .periodic, !reader.supportsRandomAccess {
             let progress = ProgressReporter(label: "spooling \(reader.sourceName) to disk", total: reader.info.size.z, enabled: options.showProgress)
@@ -114,7 +127,6 @@ public final class Pipeline {
                 try runPrepass(prepassStage, at: index, pass: pass)
             }
         }
-        try stream(into: writer)
     }
 
     /// Builds the nodes for stages `first ..< count` over a fresh source of `reader` (which holds

@@ -63,7 +63,8 @@ extension TileStage {
 ///
 /// The framework re-reads a file input, or spools a pipe to `$TMPDIR`, to make the passes.
 public protocol PrepassStage: TileStage {
-    /// How many full passes over the input the stage needs before processing.
+    /// How many full passes over the input the stage needs before processing (0 when it was
+    /// given what it would measure, as with `--stats FILE`).
     var prepassCount: Int { get }
     /// Called with consecutive whole input sections of pass `pass` (0-based), in order.
     func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws

@@ -33,13 +33,15 @@ public struct StageRegistry: Sendable {
 
     /// Builds the stages of a parsed chain, checking every name and parameter.
     public func makeChain(_ spec: [ChainSpec.Element]) throws -> [any Stage] {
-        try spec.map { element in
+        let stages = try spec.map { element in
             guard let factory = factory(named: element.name) else {
                 throw FilterError.invalidParameter(
                     name: "stage", value: element.name, expected: "one of \(factories.map { $0.name }.joined(separator: ", "))")
             }
             return try factory.make(StageParameters(stage: element.name, schema: factory.parameters, given: element.parameters))
         }
+        try ChainSpec.checkStatistics(of: stages, spec: spec)
+        return stages
     }
 }
 
@@ -58,6 +60,37 @@ public enum ChainSpec {
         public static func == (a: Element, b: Element) -> Bool {
             a.name == b.name && a.parameters.elementsEqual(b.parameters, by: { $0 == $1 })
         }
+    }
+
+    /// The chain in a canonical form (parameters sorted by name), as `stats` records the
+    /// stages it measured after: `gaussian:sigma=1.5,bin:factor=2`.
+    public static func canonical(_ spec: some Collection<Element>) -> String {
+        spec.map { element in
+            ([element.name] + element.parameters.sorted { $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }).joined(separator: ":")
+        }.joined(separator: ",")
+    }
+
+    /// Checks that each stage given a statistics file (``StatisticsConsumer``) got one measured
+    /// after the stages before it in `spec` (those `stats --chain` was given), so that a file of
+    /// the raw input is not used after a filter that changes the values.
+    public static func checkStatistics(of stages: [any Stage], spec: [Element]) throws {
+        for (i, stage) in stages.enumerated() {
+            guard let (statistics, path) = (stage as? StatisticsConsumer)?.statisticsFile else { continue }
+            let before = canonical(spec[..<i])
+            guard canonical(try parse(statistics.chain, allowEmpty: true)) == before else {
+                let made = statistics.chain.isEmpty ? "holds statistics of the input itself" : "was measured after --chain \"\(statistics.chain)\""
+                throw FilterError.invalidParameter(
+                    name: "\(stage.name) stats", value: path,
+                    expected: "statistics of \(stage.name)'s input, " + (before.isEmpty ? "the input itself (stats without --chain)" : "measured with stats --chain \"\(before)\"") + "; the file \(made)")
+            }
+        }
+    }
+
+    /// Parses a chain; throws for empty elements and parameters without `=` (and for an empty
+    /// chain unless `allowEmpty`).
+    public static func parse(_ text: String, allowEmpty: Bool) throws -> [Element] {
+        if allowEmpty && text.trimmingCharactersInSet([" "]).isEmpty { return [] }
+        return try parse(text)
     }
 
     /// Parses a chain; throws for empty elements and parameters without `=`.

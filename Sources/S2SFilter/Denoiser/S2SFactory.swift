@@ -16,6 +16,7 @@ public enum S2SFactory: StageFactory {
         along X and scores their centres, for tomographic noise, which is correlated along X;
         mask=point is the original Self2Self, mask=block hides cubes, mask=mixed draws point or
         block masks at random for each batch item and prediction sample.
+        With --model and --stats (from `stdio-filter stats --json`) there is no prepass at all.
         Example: stdio-filter s2s --steps 400 --save-model m.safetensors in.mrc out.mrc
         """
     public static let parameters = [
@@ -36,6 +37,7 @@ public enum S2SFactory: StageFactory {
         StageParameter("seed", .integer(0...Int(Int32.max)), default: "0", help: "random seed (same seed, same output)"),
         StageParameter("model", .path, default: "none", help: "a trained model (safetensors) to use instead of training"),
         StageParameter("save-model", .path, default: "none", help: "where to save the trained model (safetensors)"),
+        StageParameter("stats", .path, default: "none", help: "mean and std from `stdio-filter stats --json` (with --model: no prepass, so a part of a split run reads only its sections)"),
     ]
 
     public static func make(_ p: StageParameters) throws -> any Stage {
@@ -56,6 +58,7 @@ public enum S2SFactory: StageFactory {
         s.seed = UInt64(try p.integer("seed"))
         s.modelPath = try p.path("model")
         s.saveModelPath = try p.path("save-model")
+        s.statisticsPath = try p.path("stats")
         let m = 1 << s.network.pools
         guard s.patch % m == 0 else {
             throw FilterError.invalidParameter(name: "s2s patch", value: "\(s.patch)", expected: "a multiple of \(m) for the \(s.presetName) net")

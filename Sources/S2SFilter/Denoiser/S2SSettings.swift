@@ -27,6 +27,9 @@ public struct S2SSettings: Sendable, Equatable {
     public var modelPath: String?
     /// Where to save the trained model.
     public var saveModelPath: String?
+    /// A `stats --json` file holding the input's mean and standard deviation (no prepass when a
+    /// model is given too).
+    public var statisticsPath: String?
 
     public init() {}
 

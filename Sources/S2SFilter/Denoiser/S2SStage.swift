@@ -10,12 +10,18 @@ import FilterKit
 /// - **Prediction** tile by tile on a global grid of `tile`-sided cubes, each seen with `halo`
 ///   voxels of context, as the mean of `samples` mask and dropout draws keyed to the tile's
 ///   coordinates, so the output does not depend on slab size, thread count or a pipe.
-public final class S2SStage: PrepassStage {
+public final class S2SStage: PrepassStage, StatisticsConsumer {
     public let name = "s2s"
     public var boundary: BoundaryMode { .reflect }
     public private(set) var settings: S2SSettings
     public private(set) var network: UNet
     private var statistics = RunningStatistics()
+    /// The input's mean and standard deviation that standardise it for the network: from the
+    /// prepass, or from `--stats`.
+    private var moments: (mean: Double, standardDeviation: Double)?
+    /// Statistics given with `--stats`.
+    private let given: VolumeStatistics?
+    public var statisticsFile: (statistics: VolumeStatistics, path: String)? { given.map { ($0, settings.statisticsPath!) } }
     private var patches: [[Float]] = []
     private var patchOrigins: [SIMD3<Int>] = []
     private var sectionsSeen = 0
@@ -42,6 +48,8 @@ public final class S2SStage: PrepassStage {
     public init(settings: S2SSettings) throws {
         S2SStage.largeBuffersMapped
         self.settings = settings
+        given = try settings.statisticsPath.map(VolumeStatistics.load)
+        if let given { try S2SStage.checkMoments(mean: given.mean, standardDeviation: given.standardDeviation) }
         if let path = settings.modelPath {
             let (net, metadata) = try UNet.load(from: path)
             network = net
@@ -58,6 +66,11 @@ public final class S2SStage: PrepassStage {
     }
 
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
+        volume = input.size
+        if let given {
+            try given.check(describes: input.size, stage: name, path: settings.statisticsPath!)
+            moments = (given.mean, given.standardDeviation)
+        }
         var info = input
         info.elementType = .float32
         let m = network.sizeMultiple
@@ -73,7 +86,7 @@ public final class S2SStage: PrepassStage {
         return info
     }
 
-    public var prepassCount: Int { 1 }
+    public var prepassCount: Int { trained && given != nil ? 0 : 1 }
 
     /// The network's activations and a row of tiles need more than the streaming stages: 512 MiB
     /// holds sections up to about 900×900 with the default tiles.
@@ -110,7 +123,7 @@ public final class S2SStage: PrepassStage {
     public func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws {
         if sectionsSeen == 0 { choosePatches(info.size) }
         let n = info.size.sectionVoxels
-        statistics.add(sections, count: count * n)
+        if given == nil { statistics.add(sections, count: count * n) }
         let p = settings.patch
         for k in 0..<count {
             let z = sectionsSeen + k
@@ -128,7 +141,6 @@ public final class S2SStage: PrepassStage {
     }
 
     private func choosePatches(_ size: Size3) {
-        volume = size
         let p = settings.patch
         guard !trained else { return }
         let r = RandomStream(seed: settings.seed, stream: 0x9A7C)
@@ -143,18 +155,25 @@ public final class S2SStage: PrepassStage {
 
     public func finishPrepass(_ pass: Int) throws {
         sectionsSeen = 0
-        guard statistics.standardDeviation > 0, statistics.mean.isFinite else {
-            throw FilterError.unsupported(source: name, what: "the volume is constant or holds NaN/infinite values: nothing to denoise", hint: "")
+        if given == nil {
+            try S2SStage.checkMoments(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
+            moments = (statistics.mean, statistics.standardDeviation)
         }
         if !trained { try train() }
         patches = []
+    }
+
+    private static func checkMoments(mean: Double, standardDeviation: Double) throws {
+        guard standardDeviation > 0, mean.isFinite, standardDeviation.isFinite else {
+            throw FilterError.unsupported(source: "s2s", what: "the volume is constant or holds NaN/infinite values: nothing to denoise", hint: "")
+        }
     }
 
     // MARK: Training
 
     private func train() throws {
         let s = settings, p = s.patch
-        let (mean, std) = (Float(statistics.mean), Float(statistics.standardDeviation))
+        let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
         for i in patches.indices { patches[i] = patches[i].map { ($0 - mean) / std } }
         let shape = TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1)
         let input = Tensor(shape), mask = Tensor(shape), weight = Tensor(shape), gradient = Tensor(shape)
@@ -195,7 +214,7 @@ public final class S2SStage: PrepassStage {
             try network.save(to: path, metadata: [
                 "s2s.mask": "\(s.mask)", "s2s.mask_rate": "\(s.maskRate)", "s2s.steps": "\(step)", "s2s.patch": "\(p)",
                 "s2s.batch": "\(s.batch)", "s2s.lr": "\(s.learningRate)", "s2s.seed": "\(s.seed)",
-                "s2s.final_loss": "\(finalLoss ?? .nan)", "s2s.mean": "\(statistics.mean)", "s2s.std": "\(statistics.standardDeviation)",
+                "s2s.final_loss": "\(finalLoss ?? .nan)", "s2s.mean": "\(moments!.mean)", "s2s.std": "\(moments!.standardDeviation)",
             ])
             Log.info("model saved to \(path)")
         }
@@ -249,7 +268,7 @@ public final class S2SStage: PrepassStage {
             blockBuffers = (Tensor(shape), Tensor(shape), Tensor(shape))
         }
         let (block, mask, sum) = blockBuffers!
-        let (mean, std) = (Float(statistics.mean), Float(statistics.standardDeviation))
+        let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
         let firstPlane = row * t - h - input.box.origin.z
         for ty in 0..<((ny + t - 1) / t) {
             for tx in 0..<((nx + t - 1) / t) {

@@ -47,29 +47,14 @@ public enum Safetensors {
 
     /// Reads every tensor and the metadata; F32 only. Errors name the file and what is wrong.
     public static func read(_ path: String) throws -> (tensors: [String: Entry], metadata: [String: String]) {
-        let source = try InputSource.open(path)
         // Models are megabytes (the full preset: 12 MB); a gigabyte is no model, and is not read.
-        let limit = 1 << 30
-        if let size = source.fileSize, size > limit {
-            throw FilterError.unsupported(source: path, what: "not a model: \(size) bytes (models are at most \(limit >> 20) MiB)", hint: "")
-        }
-        var bytes: [UInt8] = []
-        if let size = source.fileSize { bytes.reserveCapacity(Int(size)) }
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-            guard bytes.count <= limit else {
-                throw FilterError.unsupported(source: path, what: "not a model: more than \(limit >> 20) MiB", hint: "")
-            }
-        }
+        let bytes = try InputSource.contents(of: path, limit: 1 << 30, what: "a model")
         func bad(_ what: String) -> FilterError { .unsupported(source: path, what: "not a valid safetensors file: \(what)", hint: "") }
         guard bytes.count >= 8 else { throw bad("\(bytes.count) bytes") }
         let length = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard length <= UInt64(bytes.count - 8), length < 100 << 20 else { throw bad("header length \(length) past the end of the file") }
         let start = 8 + Int(length)
-        guard let json = try? JSON.parse(Array(bytes[8..<start])), case let .object(fields) = json else { throw bad("the header is not a JSON object") }
+        guard let json = try? JSONValue.parse(Array(bytes[8..<start])), case let .object(fields) = json else { throw bad("the header is not a JSON object") }
         var tensors: [String: Entry] = [:]
         var metadata: [String: String] = [:]
         for (name, value) in fields {
@@ -101,107 +86,5 @@ public enum Safetensors {
             tensors[name] = Entry(shape: shape, values: values.map { Float(bitPattern: $0.bitPattern.littleEndian) })
         }
         return (tensors, metadata)
-    }
-}
-
-/// A small JSON reader for safetensors headers (objects, arrays, strings, numbers, literals).
-enum JSON: Equatable {
-    case object([String: JSON]), array([JSON]), string(String), number(Double), bool(Bool), null
-
-    struct Invalid: Error {}
-
-    static func parse(_ bytes: [UInt8]) throws -> JSON {
-        var i = 0
-        let value = try parseValue(bytes, &i, depth: 0)
-        skipSpace(bytes, &i)
-        guard i == bytes.count else { throw Invalid() }
-        return value
-    }
-
-    private static func skipSpace(_ b: [UInt8], _ i: inout Int) {
-        while i < b.count, [0x20, 0x09, 0x0A, 0x0D].contains(b[i]) { i += 1 }
-    }
-
-    private static func parseValue(_ b: [UInt8], _ i: inout Int, depth: Int) throws -> JSON {
-        guard depth < 64 else { throw Invalid() }
-        skipSpace(b, &i)
-        guard i < b.count else { throw Invalid() }
-        switch b[i] {
-        case UInt8(ascii: "{"):
-            i += 1
-            var fields: [String: JSON] = [:]
-            skipSpace(b, &i)
-            if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(fields) }
-            while true {
-                skipSpace(b, &i)
-                guard case let .string(key) = try parseValue(b, &i, depth: depth + 1) else { throw Invalid() }
-                skipSpace(b, &i)
-                guard i < b.count, b[i] == UInt8(ascii: ":") else { throw Invalid() }
-                i += 1
-                fields[key] = try parseValue(b, &i, depth: depth + 1)
-                skipSpace(b, &i)
-                guard i < b.count else { throw Invalid() }
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                guard b[i] == UInt8(ascii: "}") else { throw Invalid() }
-                i += 1
-                return .object(fields)
-            }
-        case UInt8(ascii: "["):
-            i += 1
-            var items: [JSON] = []
-            skipSpace(b, &i)
-            if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-            while true {
-                items.append(try parseValue(b, &i, depth: depth + 1))
-                skipSpace(b, &i)
-                guard i < b.count else { throw Invalid() }
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                guard b[i] == UInt8(ascii: "]") else { throw Invalid() }
-                i += 1
-                return .array(items)
-            }
-        case UInt8(ascii: "\""):
-            i += 1
-            var scalars = String.UnicodeScalarView()
-            var raw: [UInt8] = []
-            while i < b.count, b[i] != UInt8(ascii: "\"") {
-                if b[i] == UInt8(ascii: "\\") {
-                    scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars)
-                    raw = []
-                    i += 1
-                    guard i < b.count else { throw Invalid() }
-                    switch b[i] {
-                    case UInt8(ascii: "n"): scalars.append("\n")
-                    case UInt8(ascii: "t"): scalars.append("\t")
-                    case UInt8(ascii: "r"): scalars.append("\r")
-                    case UInt8(ascii: "b"): scalars.append("\u{8}")
-                    case UInt8(ascii: "f"): scalars.append("\u{C}")
-                    case UInt8(ascii: "u"):
-                        guard i + 4 < b.count, let code = UInt32(String(decoding: b[(i + 1)...(i + 4)], as: UTF8.self), radix: 16) else { throw Invalid() }
-                        scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
-                        i += 4
-                    default: scalars.append(Unicode.Scalar(b[i]))
-                    }
-                } else {
-                    raw.append(b[i])
-                }
-                i += 1
-            }
-            guard i < b.count else { throw Invalid() }
-            i += 1
-            scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars)
-            return .string(String(scalars))
-        case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
-            for (word, value) in [("true", JSON.bool(true)), ("false", .bool(false)), ("null", .null)] where b[i...].starts(with: word.utf8) {
-                i += word.utf8.count
-                return value
-            }
-            throw Invalid()
-        default:
-            let start = i
-            while i < b.count, "+-0123456789.eE".utf8.contains(b[i]) { i += 1 }
-            guard i > start, let v = Double(String(decoding: b[start..<i], as: UTF8.self)), v.isFinite else { throw Invalid() }
-            return .number(v)
-        }
     }
 }
