@@ -13,6 +13,9 @@ let systemLibraries: [Target] = [
         name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4",
         providers: [.apt(["libtiff-dev"])]),
     .systemLibrary(
+        name: "CDNNL", path: "Sources/CDNNL", pkgConfig: nil,
+        providers: [.apt(["libdnnl-dev"])]),
+    .systemLibrary(
         name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
         providers: [.apt(["libpng-dev"])]),
 ]
@@ -55,7 +58,7 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["FilterKit", "FFTSupport", "CFFTW", "CPNG"]),
         /// glibc's malloc_trim (not in Swift's Glibc module).
         .target(name: "CMalloc"),
-        .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS", "CMalloc"]),
+        .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS", "CDNNL", "CMalloc"]),
         /// The registry of every stage (the plugins and s2s), shared by the tool, tests and fuzzers.
         .target(name: "StageCatalog", dependencies: ["FilterKit", "S2SFilter"] + stagePlugins.map { .target(name: $0) }),
         .executableTarget(

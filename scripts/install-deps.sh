@@ -9,7 +9,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 APT_PACKAGES=(
-  libopenblas-dev libfftw3-dev libtiff-dev libpng-dev pkg-config   # linked by the package
+  libopenblas-dev libdnnl-dev libfftw3-dev libtiff-dev libpng-dev pkg-config   # linked by the package
   gzip bzip2 xz-utils zstd                                # decompressors for .mrc.gz/.bz2/.xz/.zst input
   time python3 python3-pip                                # benchmarks (/usr/bin/time -v), test oracles
 )

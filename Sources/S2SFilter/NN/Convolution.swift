@@ -124,6 +124,13 @@ public final class Convolution3D {
     /// The flipped, transposed kernel `[tap · Cout + co][ci]` for the input gradient.
     private let flipped: UnsafeMutablePointer<Float>
     private let workspace: ConvolutionWorkspace
+    /// Counts changes of ``kernel``, so oneDNN's reordered copies know when to follow.
+    private var kernelVersion = 0
+    /// oneDNN's primitives per input shape (nil: oneDNN cannot, use im2col + OpenBLAS).
+    private var plans: [TensorShape: OneDNNConvolutionPlan?] = [:]
+    /// Whether to run on oneDNN where it can (default: unless `STDIO_FILTER_CONV=blas`); false
+    /// runs im2col + OpenBLAS (the tests compare the two).
+    var usesOneDNN = OneDNN.enabled
     /// Floats of im2col rows per chunk at most (8 MiB).
     static let columnBudget = 2 << 20
 
@@ -161,6 +168,17 @@ public final class Convolution3D {
                 }
             }
         }
+        kernelVersion &+= 1
+    }
+
+    /// oneDNN's primitives for inputs of `shape`, made on first use; nil when oneDNN is off or
+    /// cannot handle the shape (then the OpenBLAS path runs).
+    func plan(for shape: TensorShape) -> OneDNNConvolutionPlan? {
+        guard usesOneDNN else { return nil }
+        if let known = plans[shape] { return known }
+        let made = try? OneDNNConvolutionPlan(shape: shape, inputChannels: inputChannels, outputChannels: outputChannels, bias: bias != nil)
+        plans[shape] = made
+        return made
     }
 
     /// Adds the GEMM-layout gradient to ``weight``'s (PyTorch order) and clears it.
@@ -198,6 +216,10 @@ public final class Convolution3D {
     /// `y = conv(x) + b`; `y` has `outputChannels` channels, the same voxels as `x`.
     public func forward(_ x: Tensor, into y: Tensor) {
         precondition(x.shape.channels == inputChannels && y.shape == x.shape.with(channels: outputChannels))
+        if let plan = plan(for: x.shape) {
+            plan.forward(x.data, into: y.data, kernel: kernel, version: kernelVersion, bias: bias?.value)
+            return
+        }
         let (k, cout) = (self.k, outputChannels)
         let input = UnsafePointer(x.data), output = y.data, kernel = UnsafePointer(self.kernel)
         let bias = self.bias.map { UnsafePointer($0.value) }
@@ -217,6 +239,17 @@ public final class Convolution3D {
     /// Adds this layer's weight (and bias) gradient for `dy` given the input `x`, and writes (or
     /// adds, with `accumulate`) the input gradient into `dx` when given.
     public func backward(input x: Tensor, outputGradient dy: Tensor, inputGradient dx: Tensor?, accumulate: Bool = false) {
+        if let plan = plan(for: x.shape) {
+            do {
+                try plan.backward(
+                    input: x.data, outputGradient: dy.data, inputGradient: dx?.data, accumulate: accumulate,
+                    kernel: kernel, version: kernelVersion, kernelGradient: kernelGradient, biasGradient: bias?.gradient)
+                storeKernelGradient()
+                return
+            } catch {
+                plans[x.shape] = .some(nil)  // oneDNN cannot train this shape: OpenBLAS from now on
+            }
+        }
         let (k, cout, cin) = (self.k, outputChannels, inputChannels)
         let voxels = x.shape.voxels
         let input = UnsafePointer(x.data), gradient = UnsafePointer(dy.data)
