@@ -163,17 +163,26 @@ public enum Layers {
         // Element i is dropped when its 16-bit draw u·65536 (lane i mod 4 of word i/4, as in
         // RandomStream.forEachUniform16) is below rate·65536.
         let threshold = UInt64((rate * 65_536).rounded(.up)), key = stream.key
+        @inline(__always) func word(_ i: Int) -> UInt64 { RandomStream.mix(key &+ UInt64(i &>> 2) &* 0x9E37_79B9_7F4A_7C15) }
+        @inline(__always) func keep(_ w: UInt64, _ lane: Int) -> Bool { (w &>> UInt64(16 &* lane)) & 0xFFFF >= threshold }
         Parallel.forEachChunk(count, minimumChunk: grain) { r in
             var i = r.lowerBound
+            // Up to a multiple of 4, then whole words (four elements each, no inner branches), then the rest.
+            while i < r.upperBound && i & 3 != 0 {
+                y[i] = keep(word(i), i & 3) ? x[i] * scale : 0
+                i &+= 1
+            }
+            while i &+ 4 <= r.upperBound {
+                let w = word(i)
+                y[i] = keep(w, 0) ? x[i] * scale : 0
+                y[i &+ 1] = keep(w, 1) ? x[i &+ 1] * scale : 0
+                y[i &+ 2] = keep(w, 2) ? x[i &+ 2] * scale : 0
+                y[i &+ 3] = keep(w, 3) ? x[i &+ 3] * scale : 0
+                i &+= 4
+            }
             while i < r.upperBound {
-                let word = RandomStream.mix(key &+ UInt64(i &>> 2) &* 0x9E37_79B9_7F4A_7C15)
-                var lane = i & 3
-                while lane < 4 && i < r.upperBound {
-                    let draw = (word &>> UInt64(16 &* lane)) & 0xFFFF
-                    y[i] = draw < threshold ? 0 : x[i] * scale
-                    lane &+= 1
-                    i &+= 1
-                }
+                y[i] = keep(word(i), i & 3) ? x[i] * scale : 0
+                i &+= 1
             }
         }
     }
