@@ -32,6 +32,28 @@ struct NetworkTests {
         #expect(outputs[0] != UNet(.lite, seed: 10).forward(x, mask: mask, stream: stream).values)
     }
 
+    @Test("training is bit-identical for 1 and 2 threads (batch 2: every layer's weight gradient)")
+    func trainingReproducible() {
+        let shape = TensorShape(batch: 2, depth: 16, height: 16, width: 8, channels: 1)
+        let x = tensor(shape, seed: 21), mask = Tensor(shape), weight = Tensor(shape), gradient = Tensor(shape)
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        var results: [[Float]] = []
+        for threads in [2, 1, 2] {
+            Parallel.threads = threads
+            let net = UNet(.lite, seed: 4)
+            var adam = Adam(learningRate: 1e-3)
+            var losses: [Float] = []
+            for step in 0..<3 {
+                let draw = RandomStream(seed: 6, stream: UInt64(step))
+                MaskKind.point.fill(mask, lossWeight: weight, rate: 0.3, stream: draw.child(1))
+                losses.append(net.trainStep(x, mask: mask, lossWeight: weight, gradient: gradient, optimizer: &adam, stream: draw.child(2)))
+            }
+            results.append(losses + net.parameters.flatMap(\.values))
+        }
+        #expect(results[0] == results[1] && results[1] == results[2])
+    }
+
     @Test("the inference pass gives the training forward's output bit for bit, in less memory",
           arguments: [UNetConfiguration.lite, UNetConfiguration(pools: 1, encoderChannels: 3, decoderChannels: 5, top: [4, 2]),
                       UNetConfiguration(pools: 2, encoderChannels: 4, decoderChannels: 9, top: [11, 3])])

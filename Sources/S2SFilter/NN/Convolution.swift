@@ -131,6 +131,10 @@ public final class Convolution3D {
     /// Whether to run on oneDNN where it can (default: unless `STDIO_FILTER_CONV=blas`); false
     /// runs im2col + OpenBLAS (the tests compare the two).
     var usesOneDNN = OneDNN.enabled
+    /// Layers with fewer output channels stay on OpenBLAS: oneDNN runs them at ~25 GFLOPS (they
+    /// cost little either way), and its weight gradient for one output channel depends on the
+    /// thread count, which would make training depend on it.
+    static let oneDNNMinimumOutputChannels = 8
     /// Floats of im2col rows per chunk at most (8 MiB).
     static let columnBudget = 2 << 20
 
@@ -174,7 +178,7 @@ public final class Convolution3D {
     /// oneDNN's primitives for inputs of `shape`, made on first use; nil when oneDNN is off or
     /// cannot handle the shape (then the OpenBLAS path runs).
     func plan(for shape: TensorShape) -> OneDNNConvolutionPlan? {
-        guard usesOneDNN else { return nil }
+        guard usesOneDNN, outputChannels >= Convolution3D.oneDNNMinimumOutputChannels else { return nil }
         if let known = plans[shape] { return known }
         let made = try? OneDNNConvolutionPlan(shape: shape, inputChannels: inputChannels, outputChannels: outputChannels, bias: bias != nil)
         plans[shape] = made

@@ -9,7 +9,8 @@ import Glibc
 /// Its JIT kernels run direct convolutions on AVX-512 at 250–550 GFLOPS on this kind of machine,
 /// where im2col + OpenBLAS `sgemm` reached about 120 (docs/benchmarks.md). The activations stay
 /// in our channels-last layout (oneDNN's `ndhwc`), so nothing is reordered but the weights, once
-/// per update. Results do not depend on the thread count (tested), like the OpenBLAS path.
+/// per update. Results do not depend on the thread count (tested), like the OpenBLAS path's; layers
+/// with fewer than ``Convolution3D/oneDNNMinimumOutputChannels`` outputs stay on OpenBLAS.
 ///
 /// `STDIO_FILTER_CONV=blas` selects the im2col + OpenBLAS path instead (also the fallback when
 /// oneDNN cannot make a primitive for a shape).
@@ -130,6 +131,9 @@ final class OneDNNConvolutionPlan {
     let inputChannels: Int, outputChannels: Int, hasBias: Bool
     private let stream: dnnl_stream_t
     private let sourceLayout: dnnl_memory_desc_t, destinationLayout: dnnl_memory_desc_t
+    /// One sample's: the weight gradient is computed sample by sample and summed in order, as
+    /// oneDNN's sum over a batch depends on the thread count.
+    private let sampleSourceLayout: dnnl_memory_desc_t, sampleDestinationLayout: dnnl_memory_desc_t
     private let userWeightsLayout: dnnl_memory_desc_t, anyWeightsLayout: dnnl_memory_desc_t, biasLayout: dnnl_memory_desc_t
     private let forward: DNNLPrimitive
     private let source: DNNLMemory, destination: DNNLMemory, userWeights: DNNLMemory, bias: DNNLMemory
@@ -145,12 +149,16 @@ final class OneDNNConvolutionPlan {
         let dataWeights: DNNLMemory, toDataWeights: DNNLPrimitive?
         let diffWeights: DNNLMemory, userDiffWeights: DNNLMemory, fromDiffWeights: DNNLPrimitive?
         let diffBias: DNNLMemory
+        /// One sample of the input and of the output gradient, for the weight gradient.
+        let sampleSource: DNNLMemory, sampleDestination: DNNLMemory
         /// The input gradient before it is added to another (``Convolution3D/backward`` with `accumulate`).
         var sum: UnsafeMutablePointer<Float>?
         init(data: DNNLPrimitive, weights: DNNLPrimitive, dataWeights: DNNLMemory, toDataWeights: DNNLPrimitive?,
-             diffWeights: DNNLMemory, userDiffWeights: DNNLMemory, fromDiffWeights: DNNLPrimitive?, diffBias: DNNLMemory) {
+             diffWeights: DNNLMemory, userDiffWeights: DNNLMemory, fromDiffWeights: DNNLPrimitive?, diffBias: DNNLMemory,
+             sampleSource: DNNLMemory, sampleDestination: DNNLMemory) {
             (self.data, self.weights, self.dataWeights, self.toDataWeights) = (data, weights, dataWeights, toDataWeights)
             (self.diffWeights, self.userDiffWeights, self.fromDiffWeights, self.diffBias) = (diffWeights, userDiffWeights, fromDiffWeights, diffBias)
+            (self.sampleSource, self.sampleDestination) = (sampleSource, sampleDestination)
         }
         deinit { sum?.deallocate() }
     }
@@ -159,6 +167,8 @@ final class OneDNNConvolutionPlan {
 
     init(shape: TensorShape, inputChannels cin: Int, outputChannels cout: Int, bias hasBias: Bool) throws {
         guard let engine = OneDNN.engine else { throw OneDNN.Failure(status: dnnl_runtime_error, call: "engine") }
+        // oneDNN fixes a primitive's thread count when it is made: make it with the one it runs with.
+        omp_set_num_threads(Int32(Parallel.threads))
         self.shape = shape
         (inputChannels, outputChannels, self.hasBias) = (cin, cout, hasBias)
         var s: dnnl_stream_t?
@@ -167,6 +177,8 @@ final class OneDNNConvolutionPlan {
         let (n, d, h, w) = (Int64(shape.batch), Int64(shape.depth), Int64(shape.height), Int64(shape.width))
         sourceLayout = try OneDNN.descriptor([n, Int64(cin), d, h, w], dnnl_ndhwc)
         destinationLayout = try OneDNN.descriptor([n, Int64(cout), d, h, w], dnnl_ndhwc)
+        sampleSourceLayout = try OneDNN.descriptor([1, Int64(cin), d, h, w], dnnl_ndhwc)
+        sampleDestinationLayout = try OneDNN.descriptor([1, Int64(cout), d, h, w], dnnl_ndhwc)
         userWeightsLayout = try OneDNN.descriptor([Int64(cout), Int64(cin), 3, 3, 3], dnnl_dhwio)
         anyWeightsLayout = try OneDNN.descriptor([Int64(cout), Int64(cin), 3, 3, 3], dnnl_format_tag_any)
         biasLayout = try OneDNN.descriptor([Int64(cout)], dnnl_x)
@@ -193,22 +205,31 @@ final class OneDNNConvolutionPlan {
     deinit { dnnl_stream_destroy(stream) }
 
     private func makeTraining() throws -> Training {
+        omp_set_num_threads(Int32(Parallel.threads))
         var (src, wei, bia, dst) = (sourceLayout, anyWeightsLayout, biasLayout, destinationLayout)
         let hint = forward.descriptor
-        var dd = dnnl_convolution_desc_t(), wd = dnnl_convolution_desc_t()
+        var dd = dnnl_convolution_desc_t(), wd = dnnl_convolution_desc_t(), fd = dnnl_convolution_desc_t()
         try OneDNN.check(
             dnnl_convolution_backward_data_desc_init(&dd, dnnl_convolution_direct, &src, &wei, &dst, Self.strides, Self.padding, Self.padding),
             "convolution_backward_data_desc_init")
-        try withUnsafeMutablePointer(to: &bia) { b in
-            try OneDNN.check(
-                dnnl_convolution_backward_weights_desc_init(
-                    &wd, dnnl_convolution_direct, &src, &wei, hasBias ? b : nil, &dst, Self.strides, Self.padding, Self.padding),
-                "convolution_backward_weights_desc_init")
-        }
-        var dpd: dnnl_primitive_desc_t?, wpd: dnnl_primitive_desc_t?
+        var dpd: dnnl_primitive_desc_t?, wpd: dnnl_primitive_desc_t?, fpd: dnnl_primitive_desc_t?
         try OneDNN.check(dnnl_primitive_desc_create(&dpd, &dd, nil, OneDNN.engine, hint), "primitive_desc_create (backward data)")
         let data = try DNNLPrimitive(dpd!)
-        try OneDNN.check(dnnl_primitive_desc_create(&wpd, &wd, nil, OneDNN.engine, hint), "primitive_desc_create (backward weights)")
+        // The weight gradient of one sample (its own forward descriptor as the hint).
+        var (sampleSource, sampleDestination) = (sampleSourceLayout, sampleDestinationLayout)
+        try withUnsafeMutablePointer(to: &bia) { b in
+            try OneDNN.check(
+                dnnl_convolution_forward_desc_init(
+                    &fd, dnnl_forward_training, dnnl_convolution_direct, &sampleSource, &wei, hasBias ? b : nil, &sampleDestination,
+                    Self.strides, Self.padding, Self.padding), "convolution_forward_desc_init (one sample)")
+            try OneDNN.check(
+                dnnl_convolution_backward_weights_desc_init(
+                    &wd, dnnl_convolution_direct, &sampleSource, &wei, hasBias ? b : nil, &sampleDestination, Self.strides, Self.padding, Self.padding),
+                "convolution_backward_weights_desc_init")
+        }
+        try OneDNN.check(dnnl_primitive_desc_create(&fpd, &fd, nil, OneDNN.engine, nil), "primitive_desc_create (forward, one sample)")
+        let sampleForward = try DNNLPrimitive(fpd!)
+        try OneDNN.check(dnnl_primitive_desc_create(&wpd, &wd, nil, OneDNN.engine, sampleForward.descriptor), "primitive_desc_create (backward weights)")
         let weights = try DNNLPrimitive(wpd!)
         let dataLayout = data.layout(dnnl_query_weights_md)
         let dataWeights = try DNNLMemory(dataLayout, allocate: true)
@@ -221,7 +242,9 @@ final class OneDNNConvolutionPlan {
             diffWeights: sameDiff ? userDiffWeights : try DNNLMemory(diffLayout, allocate: true),
             userDiffWeights: userDiffWeights,
             fromDiffWeights: sameDiff ? nil : try DNNLPrimitive(reorderFrom: diffLayout, to: userWeightsLayout),
-            diffBias: try DNNLMemory(biasLayout, allocate: true))
+            diffBias: try DNNLMemory(biasLayout, allocate: true),
+            sampleSource: try DNNLMemory(sampleSourceLayout, allocate: false),
+            sampleDestination: try DNNLMemory(sampleDestinationLayout, allocate: false))
     }
 
     /// Reorders `kernel` (`[tap][ci][co]`) into the primitives' layouts when it changed.
@@ -261,19 +284,23 @@ final class OneDNNConvolutionPlan {
         }
         let t = training!
         updateWeights(kernel, version: version)
-        source.point(at: x)
-        destination.point(at: dy)
-        var arguments = [(sf_dnnl_arg_src(), source), (sf_dnnl_arg_diff_dst(), destination), (sf_dnnl_arg_diff_weights(), t.diffWeights)]
-        if hasBias { arguments.append((sf_dnnl_arg_diff_bias(), t.diffBias)) }
-        t.weights.execute(stream, arguments)
-        t.fromDiffWeights?.execute(stream, [(sf_dnnl_arg_from(), t.diffWeights), (sf_dnnl_arg_to(), t.userDiffWeights)])
         let count = 27 * inputChannels * outputChannels
-        let g = t.userDiffWeights.data
-        for i in 0..<count { kernelGradient[i] += g[i] }
-        if let biasGradient {
-            let db = t.diffBias.data
-            for o in 0..<outputChannels { biasGradient[o] += db[o] }
+        let (inputStride, outputStride) = (shape.voxelsPerSample * inputChannels, shape.voxelsPerSample * outputChannels)
+        for sample in 0..<shape.batch {
+            t.sampleSource.point(at: x + sample * inputStride)
+            t.sampleDestination.point(at: dy + sample * outputStride)
+            var arguments = [(sf_dnnl_arg_src(), t.sampleSource), (sf_dnnl_arg_diff_dst(), t.sampleDestination), (sf_dnnl_arg_diff_weights(), t.diffWeights)]
+            if hasBias { arguments.append((sf_dnnl_arg_diff_bias(), t.diffBias)) }
+            t.weights.execute(stream, arguments)
+            t.fromDiffWeights?.execute(stream, [(sf_dnnl_arg_from(), t.diffWeights), (sf_dnnl_arg_to(), t.userDiffWeights)])
+            let g = t.userDiffWeights.data
+            for i in 0..<count { kernelGradient[i] += g[i] }
+            if let biasGradient {
+                let db = t.diffBias.data
+                for o in 0..<outputChannels { biasGradient[o] += db[o] }
+            }
         }
+        destination.point(at: dy)
         guard let dx else { return }
         let voxels = shape.voxels * inputChannels
         let target: UnsafeMutablePointer<Float>
