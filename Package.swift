@@ -34,6 +34,7 @@ let fuzzTargets: [Target] = Context.environment["STDIO_FILTER_FUZZ"] == nil ? []
     .executableTarget(name: "FuzzMRCFile", dependencies: ["FuzzSupport", "FilterKit"], path: "Fuzz/FuzzMRCFile"),
     .executableTarget(name: "FuzzTIFF", dependencies: ["FuzzSupport", "FilterKit"], path: "Fuzz/FuzzTIFF"),
     .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzSupport", "FilterKit", "S2SFilter"], path: "Fuzz/FuzzSafetensors"),
+    .executableTarget(name: "FuzzStatistics", dependencies: ["FuzzSupport", "FilterKit"], path: "Fuzz/FuzzStatistics"),
     .executableTarget(name: "FuzzChainSpec", dependencies: ["FilterKit", "StageCatalog"], path: "Fuzz/FuzzChainSpec"),
 ]
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers with libFuzzer + AddressSanitizer (recipe: ../shared/notes/testing.md).
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET…]     (default: 60 s for each of the five targets)
+#   scripts/fuzz.sh [SECONDS] [TARGET…]     (default: 60 s for each of the six targets)
 #
 # Targets: FuzzMRCHeader (MRC header + extended header), FuzzMRCFile (whole MRC files),
 # FuzzTIFF (TIFF through libtiff and our ImageJ parser), FuzzChainSpec (run --chain and every
-# stage's parameters), FuzzSafetensors (s2s --model files). Seeds: the shared corpus (files
+# stage's parameters), FuzzSafetensors (s2s --model files), FuzzStatistics (--stats files). Seeds: the shared corpus (files
 # under 64 KiB, uncompressed) and Fuzz/seeds; the growing corpus is kept in .fuzz/corpus.
 # A crash input lands in Fuzz/regressions/<target>/ (the normal tests replay that folder
 # through the binary) and the script exits 1. One summary line per target on stdout.
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzMRCHeader FuzzMRCFile FuzzTIFF FuzzChainSpec FuzzSafetensors)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzMRCHeader FuzzMRCFile FuzzTIFF FuzzChainSpec FuzzSafetensors FuzzStatistics)
 BUILD="${FUZZ_BUILD_PATH:-.build-fuzz}"
 SHARED_CORPUS="${SHARED_CORPUS:-../shared/corpus}"
 
@@ -24,6 +24,7 @@ seeds_for() {
     FuzzTIFF) echo tiff ;;
     FuzzChainSpec) echo chain ;;
     FuzzSafetensors) echo safetensors ;;
+    FuzzStatistics) echo stats ;;
   esac
 }
 

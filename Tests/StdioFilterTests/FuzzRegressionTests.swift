@@ -52,6 +52,20 @@ struct FuzzRegressionTests {
         #expect(try files(in: dir) == ["v.mrc"], "nothing left behind")
     }
 
+    @Test("statistics files that crashed their reader: refused in one line", arguments: inputs("FuzzStatistics"))
+    func statisticsFile(_ file: URL) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let volume = dir.appendingPathComponent("v.mrc").path
+        try shell("$B synth --quiet --size 16x16x16 \(q(volume))")
+        for stage in ["normalize", "normalize --method percentile", "s2s --steps 1"] {
+            let run = try shell("$B \(stage) --stats \(q(file.path)) \(q(volume)) \(q(dir.appendingPathComponent("out.mrc").path))")
+            #expect((run.status == 1 || run.status == 64) && run.errorLines.count == 1 && run.stderr.contains(file.path),
+                    "\(file.lastPathComponent): \(stage): exit \(run.status): \(run.stderr.suffix(400))")
+            #expect(try files(in: dir) == ["v.mrc"], "nothing left behind")
+        }
+    }
+
     @Test("chain specs that crashed the parser or a stage's checks: refused in one line", arguments: inputs("FuzzChainSpec"))
     func chainSpec(_ file: URL) throws {
         let dir = try makeTemporaryDirectory()
