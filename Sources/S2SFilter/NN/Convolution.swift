@@ -175,6 +175,10 @@ public final class Convolution3D {
         kernelVersion &+= 1
     }
 
+    /// Drops oneDNN's primitives and their buffers (made again when needed): the training
+    /// shape's are not used for prediction.
+    func releasePlans() { plans = [:] }
+
     /// oneDNN's primitives for inputs of `shape`, made on first use; nil when oneDNN is off or
     /// cannot handle the shape (then the OpenBLAS path runs).
     func plan(for shape: TensorShape) -> OneDNNConvolutionPlan? {

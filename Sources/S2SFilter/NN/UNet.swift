@@ -145,6 +145,7 @@ public final class UNet {
     public func releaseActivations() {
         activations = nil
         inference = nil
+        convolutions.forEach { $0.releasePlans() }
     }
 
     // MARK: Forward and backward
