@@ -1,14 +1,8 @@
 import ArgumentParser
 import FilterKit
 
-/// Options of the commands that read and write volumes: formats, TIFF compression, hyperstack planes.
-struct IOOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Output format when the output's extension does not say (stdout): mrc or tiff (default mrc).", valueName: "format"))
-    var format: VolumeFormat?
-
-    @Option(help: ArgumentHelp("TIFF output compression: none, deflate, zstd or lzw (with the type's predictor).", valueName: "method"))
-    var compression: TIFFWriter.Compression = .none
-
+/// Options of the commands that read volumes: which planes of a TIFF hyperstack.
+struct InputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("TIFF hyperstack input: the channel to read (1 = first).", valueName: "n"))
     var channel: Int = 1
 
@@ -20,6 +14,22 @@ struct IOOptions: ParsableArguments {
         if frame < 1 { throw ValidationError("--frame counts from 1 (got \(frame))") }
     }
 
+    /// Opens the input (a path, or `-` for stdin) in whatever format it is.
+    func openInput(_ input: String, memoryBudget: Int, console: Console) throws -> (InputSource, VolumeReader) {
+        try openVolume(input, memoryBudget: memoryBudget, selection: TIFFSelection(channel: channel, frame: frame), console: console)
+    }
+}
+
+/// Options of the commands that read and write volumes: the input's, output format and TIFF compression.
+struct IOOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Output format when the output's extension does not say (stdout): mrc or tiff (default mrc).", valueName: "format"))
+    var format: VolumeFormat?
+
+    @Option(help: ArgumentHelp("TIFF output compression: none, deflate, zstd or lzw (with the type's predictor).", valueName: "method"))
+    var compression: TIFFWriter.Compression = .none
+
+    @OptionGroup var input: InputOptions
+
     /// The output format: `--format`, else the output path's extension, else MRC.
     func outputFormat(for output: String) throws -> VolumeFormat {
         let named = VolumeFormat.forPath(output)
@@ -30,8 +40,8 @@ struct IOOptions: ParsableArguments {
     }
 
     /// Opens the input (a path, or `-` for stdin) in whatever format it is.
-    func openInput(_ input: String, memoryBudget: Int, console: Console) throws -> (InputSource, VolumeReader) {
-        try openVolume(input, memoryBudget: memoryBudget, selection: TIFFSelection(channel: channel, frame: frame), console: console)
+    func openInput(_ path: String, memoryBudget: Int, console: Console) throws -> (InputSource, VolumeReader) {
+        try input.openInput(path, memoryBudget: memoryBudget, console: console)
     }
 
     /// Creates the output (a path, or `-` for stdout) in the chosen format.

@@ -26,7 +26,7 @@ struct StatsCommand: ParsableCommand {
     static let defaultPercents: [Double] = [0.1, 0.5, 1, 2, 5, 25, 50, 75, 95, 98, 99, 99.5, 99.9]
 
     @OptionGroup var global: GlobalOptions
-    @OptionGroup var io: IOOptions
+    @OptionGroup var io: InputOptions
 
     @Option(help: ArgumentHelp("Stages applied before measuring (those before normalize or s2s in the chain the parts run).", valueName: "spec"))
     var chain: String?
