@@ -59,7 +59,9 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["FilterKit", "FFTSupport", "CFFTW", "CPNG"]),
         /// glibc's malloc_trim (not in Swift's Glibc module).
         .target(name: "CMalloc"),
-        .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS", "CDNNL", "CMalloc"]),
+        /// Vector kernels (AVX-512) picked at run time, for loops Swift's baseline build cannot vectorise.
+        .target(name: "CKernels"),
+        .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS", "CDNNL", "CMalloc", "CKernels"]),
         /// The registry of every stage (the plugins and s2s), shared by the tool, tests and fuzzers.
         .target(name: "StageCatalog", dependencies: ["FilterKit", "S2SFilter"] + stagePlugins.map { .target(name: $0) }),
         .executableTarget(

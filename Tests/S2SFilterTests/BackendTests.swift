@@ -42,3 +42,26 @@ struct BackendTests {
         }
     }
 }
+
+@Suite("dropout draws")
+struct DropoutDrawTests {
+    @Test("dropout (AVX-512 kernel where the CPU has it) drops exactly the elements of the documented draws",
+          arguments: [7, 32, 100_003, 1 << 17])
+    func sameDraws(_ count: Int) {
+        let shape = TensorShape(depth: 1, height: 1, width: count, channels: 1)
+        let x = tensor(shape, seed: 31), y = Tensor(shape)
+        let stream = RandomStream(seed: 32, stream: 4)
+        let rate: Float = 0.3
+        Layers.dropout(x, into: y, rate: rate, stream: stream)
+        let threshold = UInt64((rate * 65_536).rounded(.up)), scale = 1 / (1 - rate)
+        var mismatches = 0, dropped = 0
+        for i in 0..<count {
+            let word = RandomStream.mix(stream.key &+ UInt64(i >> 2) &* 0x9E37_79B9_7F4A_7C15)
+            let drop = (word >> UInt64(16 * (i & 3))) & 0xFFFF < threshold
+            if drop { dropped += 1 }
+            if y.data[i] != (drop ? 0 : x.data[i] * scale) { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        if count > 1000 { #expect(abs(Double(dropped) / Double(count) - 0.3) < 0.01) }
+    }
+}
