@@ -38,15 +38,17 @@ func randomVolume(_ size: Size3, seed: UInt64 = 42) -> [Float] {
 /// Runs `stages` over `values` with slabs of `slab` output sections and returns the output.
 func runChain(
     _ stages: [any Stage], size: Size3, values: [Float], slab: Int?, randomAccess: Bool = true, backgroundIO: Bool = true,
-    memory: Int = 256 << 20
+    memory: Int = 256 << 20, sections: Range<Int>? = nil
 ) throws -> (VolumeInfo, [Float]) {
     let reader = ArrayVolumeReader(size: size, values: values, randomAccess: randomAccess)
-    let pipeline = try Pipeline(reader: reader, stages: stages, options: PipelineOptions(memoryBudget: memory, slabSections: slab, backgroundIO: backgroundIO))
+    let pipeline = try Pipeline(
+        reader: reader, stages: stages,
+        options: PipelineOptions(memoryBudget: memory, slabSections: slab, backgroundIO: backgroundIO, outputSections: sections))
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stages-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let path = dir.appendingPathComponent("out.mrc").path
-    var info = pipeline.outputInfo
+    var info = pipeline.writtenInfo
     info.elementType = .float32
     let writer = try MRCWriter(target: OutputTarget.create(path, protecting: []), info: info, operation: "test")
     try pipeline.run(writer: writer)

@@ -51,14 +51,16 @@ struct PartsEndToEndTests {
         }
     }
 
-    @Test("s2s with a saved model: 3 parts equal the single run")
+    @Test("s2s with a saved model: 1, 3, 4 and 12 parts (3–4 sections, thinner than the halo) equal the single run")
     func s2sParts() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try shell("$B synth --quiet --size 40x32x40 in.mrc", in: dir)
         let train = try shell("$B s2s --steps 3 --patch 16 --samples 1 --tile 16 --halo 4 --save-model m.safetensors in.mrc trained.mrc", in: dir)
         #expect(train.status == 0, "\(train.stderr)")
-        try PartsEndToEndTests.expectPartsEqualWhole("s2s --model m.safetensors --samples 2 --tile 16 --halo 4", parts: 3, in: dir)
+        for parts in [1, 3, 4, 12] {
+            try PartsEndToEndTests.expectPartsEqualWhole("s2s --model m.safetensors --samples 2 --tile 16 --halo 4", parts: parts, in: dir)
+        }
     }
 
     @Test("concat refuses missing, overlapping, mismatched and non-part files in one line, leaving no output")

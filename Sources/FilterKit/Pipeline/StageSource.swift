@@ -123,8 +123,20 @@ final class StageSource: SectionSource {
     /// Makes the ring hold every input section that virtual sections `virtual` map to.
     private func fillRing(for virtual: Range<Int>) throws {
         let n = upstream.info.size.z
-        let lower = min(max(0, virtual.lowerBound), n)
-        let upper = max(min(n, virtual.upperBound), lower)
+        var lower = min(max(0, virtual.lowerBound), n)
+        var upper = max(min(n, virtual.upperBound), lower)
+        // Sections past a face stand for sections inside, which can lie outside the box's own
+        // range: a box reaching 12 past the end of a volume whose last 12 sections it holds needs
+        // the one before them in reflect mode (s2s rounds boxes up to whole tiles). Periodic
+        // padding comes from the islands read at the start.
+        let mode = stage.boundary
+        if mode != .periodic {
+            for vz in virtual where vz < 0 || vz >= n {
+                guard let z = mode.map(vz, count: n) else { continue }
+                lower = min(lower, z)
+                upper = max(upper, z + 1)
+            }
+        }
         // Drop what is no longer needed; restart if the new window does not overlap.
         if lower >= ringRange.upperBound || lower < ringRange.lowerBound {
             ringRange = lower..<lower
