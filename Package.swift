@@ -51,7 +51,9 @@ let package = Package(
     targets: systemLibraries + stagePlugins.map {
         .target(name: $0, dependencies: ["FilterKit"] + pluginDependencies[$0, default: []], path: "plugins/\($0)")
     } + [
-        .target(name: "FilterKit", dependencies: ["CTIFF"]),
+        .target(name: "FilterKit", dependencies: ["CTIFF", "CSystem"]),
+        /// Linux calls that need _GNU_SOURCE (CPU affinity).
+        .target(name: "CSystem"),
         /// FFTW done once per process (threads, wisdom, the planner lock), for the FFT users.
         .target(name: "FFTSupport", dependencies: ["FilterKit", "CFFTW"]),
         /// What a user needs to judge a denoiser: synthetic tomograms with their ground truth

@@ -38,7 +38,7 @@ struct NetworkBench: ParsableCommand {
     @Option(help: ArgumentHelp("Timed repetitions of each (after 2 warm-up runs).", valueName: "k"))
     var iterations: Int = 5
 
-    @Option(help: ArgumentHelp("Threads (default: all cores).", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads (default: the CPUs this process may use, as taskset or SLURM set them).", valueName: "n"))
     var threads: Int?
 
     func validate() throws {

@@ -12,7 +12,7 @@ struct ChainOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Output sections per step (default: the thickest that fits --memory).", valueName: "n"))
     var slab: Int?
 
-    @Option(help: ArgumentHelp("Threads for compute stages (default: all cores).", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads for compute stages (default: the CPUs this process may use, as taskset or SLURM set them).", valueName: "n"))
     var threads: Int?
 
     @Option(

@@ -31,7 +31,7 @@ struct Synth: ParsableCommand {
     @Argument(help: ArgumentHelp("Output path for the noisy volume, or '-' for stdout.", valueName: "output"))
     var output: String = "-"
 
-    @Option(help: ArgumentHelp("Threads (default: all cores); the output does not depend on it.", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads (default: the CPUs this process may use, as taskset or SLURM set them); the output does not depend on it.", valueName: "n"))
     var threads: Int?
 
     @Option(help: ArgumentHelp("Also write the noise-free ground truth here.", valueName: "path"))

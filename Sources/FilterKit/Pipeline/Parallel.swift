@@ -1,3 +1,4 @@
+import CSystem
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -6,8 +7,16 @@ import Glibc
 /// Splits loops across the machine's cores (compute stages written in Swift; BLAS and FFTW
 /// run their own threads).
 public enum Parallel {
-    /// Threads used by ``forEachChunk(_:minimumChunk:_:)``: the online cores unless set lower.
-    nonisolated(unsafe) public static var threads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// Threads used by ``forEachChunk(_:minimumChunk:_:)`` (and by oneDNN): the cores this process
+    /// may run on unless set lower (`--threads`).
+    nonisolated(unsafe) public static var threads: Int = availableCores
+
+    /// The cores this process may run on: its CPU affinity (what SLURM, `taskset` or a container
+    /// grant), not the machine's count — a 2-CPU task on a 64-core node must not start 64 threads.
+    public static var availableCores: Int {
+        let allowed = Int(sf_available_cpus())
+        return allowed > 0 ? allowed : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
 
     /// Calls `body` with contiguous sub-ranges of `0..<count`, in parallel, and returns when all
     /// are done. Each range has at least `minimumChunk` items (except possibly the last).
