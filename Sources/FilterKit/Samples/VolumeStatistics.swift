@@ -24,14 +24,16 @@ public struct VolumeStatistics: Equatable, Sendable {
     public var percentiles: [Double: Float]
 
     public init(size: Size3, source: String, chain: String, statistics: RunningStatistics, percentiles: [Double: Float]) {
-        self.size = size
-        self.source = source
-        self.chain = chain
-        count = statistics.count
-        mean = statistics.mean
-        standardDeviation = statistics.standardDeviation
-        minimum = statistics.minimum
-        maximum = statistics.maximum
+        self.init(
+            size: size, source: source, chain: chain, count: statistics.count, mean: statistics.mean,
+            standardDeviation: statistics.standardDeviation, minimum: statistics.minimum, maximum: statistics.maximum,
+            percentiles: percentiles)
+    }
+
+    init(size: Size3, source: String, chain: String, count: Int, mean: Double, standardDeviation: Double,
+         minimum: Float, maximum: Float, percentiles: [Double: Float]) {
+        (self.size, self.source, self.chain, self.count) = (size, source, chain, count)
+        (self.mean, self.standardDeviation, self.minimum, self.maximum) = (mean, standardDeviation, minimum, maximum)
         self.percentiles = percentiles
     }
 
@@ -90,11 +92,9 @@ public struct VolumeStatistics: Equatable, Sendable {
                 percentiles[percent] = Float(v)
             }
         }
-        var s = VolumeStatistics(
+        return VolumeStatistics(
             size: Size3(x: extent[0], y: extent[1], z: extent[2]), source: string("source"), chain: string("chain"),
-            statistics: RunningStatistics(), percentiles: percentiles)
-        (s.count, s.mean, s.standardDeviation, s.minimum, s.maximum) = (Int(count), mean, std, Float(lo), Float(hi))
-        return s
+            count: Int(count), mean: mean, standardDeviation: std, minimum: Float(lo), maximum: Float(hi), percentiles: percentiles)
     }
 
     /// Checks that these statistics describe `stage`'s input (its size), naming `path` otherwise.

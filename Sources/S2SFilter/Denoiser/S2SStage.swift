@@ -19,9 +19,8 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
     /// The input's mean and standard deviation that standardise it for the network: from the
     /// prepass, or from `--stats`.
     private var moments: (mean: Double, standardDeviation: Double)?
-    /// Statistics given with `--stats`.
-    private let given: VolumeStatistics?
-    public var statisticsFile: (statistics: VolumeStatistics, path: String)? { given.map { ($0, settings.statisticsPath!) } }
+    /// Statistics given with `--stats`, and the file's path for messages.
+    public let statisticsFile: (statistics: VolumeStatistics, path: String)?
     private var patches: [[Float]] = []
     private var patchOrigins: [SIMD3<Int>] = []
     private var sectionsSeen = 0
@@ -48,8 +47,8 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
     public init(settings: S2SSettings) throws {
         S2SStage.largeBuffersMapped
         self.settings = settings
-        given = try settings.statisticsPath.map(VolumeStatistics.load)
-        if let given { try S2SStage.checkMoments(mean: given.mean, standardDeviation: given.standardDeviation) }
+        statisticsFile = try settings.statisticsPath.map { (try VolumeStatistics.load($0), $0) }
+        if let (given, _) = statisticsFile { try S2SStage.checkMoments(mean: given.mean, standardDeviation: given.standardDeviation) }
         if let path = settings.modelPath {
             let (net, metadata) = try UNet.load(from: path)
             network = net
@@ -67,8 +66,8 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
 
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
         volume = input.size
-        if let given {
-            try given.check(describes: input.size, stage: name, path: settings.statisticsPath!)
+        if let (given, path) = statisticsFile {
+            try given.check(describes: input.size, stage: name, path: path)
             moments = (given.mean, given.standardDeviation)
         }
         var info = input
@@ -86,7 +85,7 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         return info
     }
 
-    public var prepassCount: Int { trained && given != nil ? 0 : 1 }
+    public var prepassCount: Int { trained && statisticsFile != nil ? 0 : 1 }
 
     /// The network's activations and a row of tiles need more than the streaming stages: 512 MiB
     /// holds sections up to about 900×900 with the default tiles.
@@ -123,7 +122,7 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
     public func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws {
         if sectionsSeen == 0 { choosePatches(info.size) }
         let n = info.size.sectionVoxels
-        if given == nil { statistics.add(sections, count: count * n) }
+        if statisticsFile == nil { statistics.add(sections, count: count * n) }
         let p = settings.patch
         for k in 0..<count {
             let z = sectionsSeen + k
@@ -155,7 +154,7 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
 
     public func finishPrepass(_ pass: Int) throws {
         sectionsSeen = 0
-        if given == nil {
+        if statisticsFile == nil {
             try S2SStage.checkMoments(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
             moments = (statistics.mean, statistics.standardDeviation)
         }

@@ -95,8 +95,14 @@ final class DNNLPrimitive {
         primitive = p!
     }
 
+    /// A reorder from `from`'s layout to `to`'s, or nil when they are the same layout.
+    static func reorder(from: dnnl_memory_desc_t, to: dnnl_memory_desc_t) throws -> DNNLPrimitive? {
+        var a = from, b = to
+        return dnnl_memory_desc_equal(&a, &b) != 0 ? nil : try DNNLPrimitive(reorderFrom: from, to: to)
+    }
+
     /// A reorder from `from`'s layout to `to`'s.
-    convenience init(reorderFrom from: dnnl_memory_desc_t, to: dnnl_memory_desc_t) throws {
+    private convenience init(reorderFrom from: dnnl_memory_desc_t, to: dnnl_memory_desc_t) throws {
         var pd: dnnl_primitive_desc_t?
         var a = from, b = to
         try OneDNN.check(dnnl_reorder_primitive_desc_create(&pd, &a, OneDNN.engine, &b, OneDNN.engine, nil), "reorder_primitive_desc_create")
@@ -182,24 +188,33 @@ final class OneDNNConvolutionPlan {
         userWeightsLayout = try OneDNN.descriptor([Int64(cout), Int64(cin), 3, 3, 3], dnnl_dhwio)
         anyWeightsLayout = try OneDNN.descriptor([Int64(cout), Int64(cin), 3, 3, 3], dnnl_format_tag_any)
         biasLayout = try OneDNN.descriptor([Int64(cout)], dnnl_x)
-        var fd = dnnl_convolution_desc_t()
-        var (src, wei, bia, dst) = (sourceLayout, anyWeightsLayout, biasLayout, destinationLayout)
-        try withUnsafeMutablePointer(to: &bia) { b in
-            try OneDNN.check(
-                dnnl_convolution_forward_desc_init(
-                    &fd, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, hasBias ? b : nil, &dst,
-                    Self.strides, Self.padding, Self.padding), "convolution_forward_desc_init")
-        }
-        var pd: dnnl_primitive_desc_t?
-        try OneDNN.check(dnnl_primitive_desc_create(&pd, &fd, nil, engine, nil), "primitive_desc_create (forward)")
-        forward = try DNNLPrimitive(pd!)
+        forward = try Self.makeForward(source: sourceLayout, destination: destinationLayout, weights: anyWeightsLayout, bias: hasBias ? biasLayout : nil)
         source = try DNNLMemory(sourceLayout, allocate: false)
         destination = try DNNLMemory(destinationLayout, allocate: false)
         userWeights = try DNNLMemory(userWeightsLayout, allocate: false)
         bias = try DNNLMemory(biasLayout, allocate: false)
         let chosen = forward.layout(dnnl_query_weights_md)
-        forwardWeights = try DNNLMemory(chosen, allocate: true)
-        toForwardWeights = try DNNLPrimitive(reorderFrom: userWeightsLayout, to: chosen)
+        toForwardWeights = try DNNLPrimitive.reorder(from: userWeightsLayout, to: chosen)
+        // When the primitive takes our layout, it reads the kernel itself.
+        forwardWeights = toForwardWeights == nil ? userWeights : try DNNLMemory(chosen, allocate: true)
+    }
+
+    /// A forward convolution primitive (3×3×3, stride 1, "same" padding) for these layouts.
+    private static func makeForward(
+        source: dnnl_memory_desc_t, destination: dnnl_memory_desc_t, weights: dnnl_memory_desc_t, bias: dnnl_memory_desc_t?
+    ) throws -> DNNLPrimitive {
+        var fd = dnnl_convolution_desc_t()
+        var (src, wei, dst) = (source, weights, destination)
+        var bia = bias ?? dnnl_memory_desc_t()
+        try withUnsafeMutablePointer(to: &bia) { b in
+            try OneDNN.check(
+                dnnl_convolution_forward_desc_init(
+                    &fd, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, bias == nil ? nil : b, &dst,
+                    strides, padding, padding), "convolution_forward_desc_init")
+        }
+        var pd: dnnl_primitive_desc_t?
+        try OneDNN.check(dnnl_primitive_desc_create(&pd, &fd, nil, OneDNN.engine, nil), "primitive_desc_create (forward)")
+        return try DNNLPrimitive(pd!)
     }
 
     deinit { dnnl_stream_destroy(stream) }
@@ -208,40 +223,38 @@ final class OneDNNConvolutionPlan {
         omp_set_num_threads(Int32(Parallel.threads))
         var (src, wei, bia, dst) = (sourceLayout, anyWeightsLayout, biasLayout, destinationLayout)
         let hint = forward.descriptor
-        var dd = dnnl_convolution_desc_t(), wd = dnnl_convolution_desc_t(), fd = dnnl_convolution_desc_t()
+        var dd = dnnl_convolution_desc_t(), wd = dnnl_convolution_desc_t()
         try OneDNN.check(
             dnnl_convolution_backward_data_desc_init(&dd, dnnl_convolution_direct, &src, &wei, &dst, Self.strides, Self.padding, Self.padding),
             "convolution_backward_data_desc_init")
-        var dpd: dnnl_primitive_desc_t?, wpd: dnnl_primitive_desc_t?, fpd: dnnl_primitive_desc_t?
+        var dpd: dnnl_primitive_desc_t?, wpd: dnnl_primitive_desc_t?
         try OneDNN.check(dnnl_primitive_desc_create(&dpd, &dd, nil, OneDNN.engine, hint), "primitive_desc_create (backward data)")
         let data = try DNNLPrimitive(dpd!)
         // The weight gradient of one sample (its own forward descriptor as the hint).
         var (sampleSource, sampleDestination) = (sampleSourceLayout, sampleDestinationLayout)
         try withUnsafeMutablePointer(to: &bia) { b in
             try OneDNN.check(
-                dnnl_convolution_forward_desc_init(
-                    &fd, dnnl_forward_training, dnnl_convolution_direct, &sampleSource, &wei, hasBias ? b : nil, &sampleDestination,
-                    Self.strides, Self.padding, Self.padding), "convolution_forward_desc_init (one sample)")
-            try OneDNN.check(
                 dnnl_convolution_backward_weights_desc_init(
                     &wd, dnnl_convolution_direct, &sampleSource, &wei, hasBias ? b : nil, &sampleDestination, Self.strides, Self.padding, Self.padding),
                 "convolution_backward_weights_desc_init")
         }
-        try OneDNN.check(dnnl_primitive_desc_create(&fpd, &fd, nil, OneDNN.engine, nil), "primitive_desc_create (forward, one sample)")
-        let sampleForward = try DNNLPrimitive(fpd!)
+        let sampleForward = try Self.makeForward(
+            source: sampleSourceLayout, destination: sampleDestinationLayout, weights: anyWeightsLayout, bias: hasBias ? biasLayout : nil)
         try OneDNN.check(dnnl_primitive_desc_create(&wpd, &wd, nil, OneDNN.engine, sampleForward.descriptor), "primitive_desc_create (backward weights)")
         let weights = try DNNLPrimitive(wpd!)
+        // Backward-data usually wants the forward pass's weight layout: then it reads that copy.
         let dataLayout = data.layout(dnnl_query_weights_md)
-        let dataWeights = try DNNLMemory(dataLayout, allocate: true)
+        let shared = forwardWeights.sameLayout(as: dataLayout)
         let diffLayout = weights.layout(dnnl_query_diff_weights_md)
         let userDiffWeights = try DNNLMemory(userWeightsLayout, allocate: true)
-        let sameDiff = userDiffWeights.sameLayout(as: diffLayout)
+        let fromDiffWeights = try DNNLPrimitive.reorder(from: diffLayout, to: userWeightsLayout)
         return Training(
-            data: data, weights: weights, dataWeights: dataWeights,
-            toDataWeights: try DNNLPrimitive(reorderFrom: userWeightsLayout, to: dataLayout),
-            diffWeights: sameDiff ? userDiffWeights : try DNNLMemory(diffLayout, allocate: true),
+            data: data, weights: weights,
+            dataWeights: shared ? forwardWeights : try DNNLMemory(dataLayout, allocate: true),
+            toDataWeights: shared ? nil : try DNNLPrimitive.reorder(from: userWeightsLayout, to: dataLayout),
+            diffWeights: fromDiffWeights == nil ? userDiffWeights : try DNNLMemory(diffLayout, allocate: true),
             userDiffWeights: userDiffWeights,
-            fromDiffWeights: sameDiff ? nil : try DNNLPrimitive(reorderFrom: diffLayout, to: userWeightsLayout),
+            fromDiffWeights: fromDiffWeights,
             diffBias: try DNNLMemory(biasLayout, allocate: true),
             sampleSource: try DNNLMemory(sampleSourceLayout, allocate: false),
             sampleDestination: try DNNLMemory(sampleDestinationLayout, allocate: false))
