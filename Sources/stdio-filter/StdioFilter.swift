@@ -20,7 +20,7 @@ struct StdioFilter: ParsableCommand {
             Exit status: 0 success, 64 bad usage, 1 failure (one line on stderr says why).
             """,
         version: StdioFilterVersion.string,
-        subcommands: [Info.self, Convert.self, Run.self, List.self, Concat.self, PlanCommand.self, StatsCommand.self, Synth.self, Score.self, PreviewCommand.self] + stageRegistry.factories.map(stageCommand) + [Bench.self, Version.self]
+        subcommands: [Info.self, Convert.self, Run.self, List.self, Concat.self, PlanCommand.self, StatsCommand.self, NoiseCommand.self, Synth.self, Score.self, PreviewCommand.self] + stageRegistry.factories.map(stageCommand) + [Bench.self, Version.self]
     )
 
     static func main() {

@@ -55,7 +55,9 @@ struct S2SStageTests {
         let path = dir.appendingPathComponent("m.safetensors").path
         let trained = try runChain([S2SStage(settings: Self.settings(save: path))], size: Self.size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20).1
         let (_, metadata) = try UNet.load(from: path)
-        #expect(metadata["s2s.mask"] == "xline5" && metadata["s2s.steps"] == "4")
+        // The default mask is measured: the model keeps the blind region it was trained with.
+        #expect(metadata["s2s.blind_region"].flatMap(BlindRegion.init(metadata:)) != nil && metadata["s2s.steps"] == "4")
+        #expect(metadata["s2s.noise_correlation"]?.hasPrefix("x:1.0,") == true)
         let reused = try runChain([S2SStage(settings: Self.settings(model: path))], size: Self.size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20).1
         #expect(reused == trained)
     }
@@ -78,7 +80,7 @@ struct S2SStageTests {
     }
 
     @Test("no seams: on constant plus noise, neighbours across tile borders differ as much as inside tiles (±10 %)",
-          arguments: ["xline", "point", "mixed"])
+          arguments: ["auto", "xline", "point", "mixed"])
     func noSeams(mask: String) throws {
         let size = Size3(x: 48, y: 48, z: 48)
         let noise = RandomStream(seed: 11, stream: 2)
@@ -91,9 +93,61 @@ struct S2SStageTests {
         s.tile = 16
         s.halo = 4
         s.patchCount = 8
-        s.mask = MaskKind.named(mask, block: 2, line: 5)!
+        s.mask = mask == "auto" ? .measured(threshold: 0.1) : .fixed(MaskKind.named(mask, block: 2, line: 5)!)
         let output = try runChain([S2SStage(settings: s)], size: size, values: values, slab: nil, randomAccess: true, memory: 512 << 20).1
         let (across, inside) = Self.neighbourDifferences(output, size: size, tile: s.tile)
         #expect(abs(across / inside - 1) <= 0.1, "mean |Δ| across tile borders \(across), inside tiles \(inside)")
+    }
+
+    /// A smooth phantom (blobs) plus noise anti-correlated along X (ramp-like, [−0.5, 1, −0.5]),
+    /// and the same with X and Y swapped.
+    static func orientedPhantom(size: Size3, swapped: Bool) -> (clean: [Float], noisy: [Float]) {
+        let white = RandomStream(seed: 21, stream: 4)
+        let (nx, ny) = swapped ? (size.y, size.x) : (size.x, size.y)
+        func w(_ x: Int, _ y: Int, _ z: Int) -> Float { white.normal(UInt64((z * (size.y + 2) + y + 1) * (size.x + 2) + x + 1)) }
+        var clean = [Float](), noisy = [Float]()
+        for z in 0..<size.z { for y in 0..<ny { for x in 0..<nx {
+            // Coordinates in the unswapped frame: the noise and the signal move with the swap.
+            let (u, v) = swapped ? (y, x) : (x, y)
+            let s = Float(sin(Double(u) * 0.35) * cos(Double(v) * 0.3) * sin(Double(z) * 0.25 + 1)) * 1.5
+            let n = w(u, v, z) - 0.5 * w(u - 1, v, z) - 0.5 * w(u + 1, v, z)
+            clean.append(s)
+            noisy.append(s + n)
+        } } }
+        return (clean, noisy)
+    }
+
+    @Test("orientation: a volume with X and Y swapped is denoised as well, into the swapped output (mask auto)")
+    func swappedOrientation() throws {
+        let size = Size3(x: 48, y: 32, z: 32)
+        var s = S2SSettings()
+        s.patch = 16
+        s.steps = 150
+        s.trainMinutes = 1000
+        s.batch = 2
+        s.samples = 4
+        s.tile = 16
+        s.halo = 8
+        s.patchCount = 16
+        func mse(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(a.count) }
+        let (clean, noisy) = Self.orientedPhantom(size: size, swapped: false)
+        let (cleanT, noisyT) = Self.orientedPhantom(size: size, swapped: true)
+        let stage = try S2SStage(settings: s), stageT = try S2SStage(settings: s)
+        let out = try runChain([stage], size: size, values: noisy, slab: nil, randomAccess: true, memory: 512 << 20).1
+        let outT = try runChain([stageT], size: Size3(x: size.y, y: size.x, z: size.z), values: noisyT, slab: nil, randomAccess: true, memory: 512 << 20).1
+        // The blind regions are each other's transpose.
+        guard case let .cells(cells) = stage.mask, case let .cells(cellsT) = stageT.mask else { Issue.record("no measured region"); return }
+        let (region, regionT) = (cells.region, cellsT.region)
+        #expect(Set(regionT.offsets) == Set(region.offsets.map { SIMD3($0.y, $0.x, $0.z) }), "\(region) vs \(regionT)")
+        #expect(region.extent.x >= 1 && region.extent.y == 0, "\(region.offsets)")
+        // Both denoise, equally well, and agree voxel by voxel once swapped back.
+        let (input, error, errorT) = (mse(noisy, clean), mse(out, clean), mse(outT, cleanT))
+        #expect(error < 0.5 * input && errorT < 0.5 * input, "mse: input \(input), output \(error), swapped \(errorT)")
+        #expect(abs(error - errorT) < 0.25 * max(error, errorT), "mse \(error) vs swapped \(errorT)")
+        var swappedBack = [Float](repeating: 0, count: outT.count)
+        for z in 0..<size.z { for y in 0..<size.y { for x in 0..<size.x {
+            swappedBack[(z * size.y + y) * size.x + x] = outT[(z * size.x + x) * size.y + y]
+        } } }
+        #expect(mse(swappedBack, out) < 0.25 * input, "difference \(mse(swappedBack, out)), input error \(input)")
     }
 }

@@ -3,11 +3,15 @@ import FilterKit
 /// How Self2Self hides voxels from the network during training and prediction, and which hidden
 /// voxels the loss counts.
 ///
-/// Tomographic noise is correlated with its neighbours along X (ramp filtering: lag-1 ≈ −0.5), so a
-/// hidden voxel whose correlated neighbour stays visible lets the network predict its noise. The
-/// `xline` mask hides runs of voxels along X and counts only each run's centre, whose correlated
-/// neighbours are hidden too (J-invariance for that correlation).
+/// Reconstruction noise is correlated with its neighbours (along X from ramp filtering, along Z and
+/// Y on real tomograms), so a hidden voxel whose correlated neighbour stays visible lets the network
+/// predict its noise. `cells` masks hide the measured correlated neighbourhood
+/// (``NoiseCorrelation``, ``BlindRegion``, ``BlindCells``) around every voxel they count; the `xline` mask hides runs of voxels along X and counts only each run's centre (enough
+/// for noise correlated along X alone).
 public enum MaskKind: Sendable, Equatable, CustomStringConvertible {
+    /// Complementary cell masks grown by a blind region (``BlindCells``): training draws a random
+    /// colour and grid shift per sample, prediction runs the 8 colours.
+    case cells(BlindCells)
     /// Each voxel hidden with the given rate (the original Self2Self).
     case point
     /// Cubes of `edge` voxels hidden together (on a grid with a random offset).
@@ -23,6 +27,7 @@ public enum MaskKind: Sendable, Equatable, CustomStringConvertible {
         case let .block(edge): return "block\(edge)"
         case let .xline(length): return "xline\(length)"
         case let .mixed(edge): return "mixed(point, block\(edge))"
+        case let .cells(cells): return "cells(\(cells))"
         }
     }
 
@@ -32,6 +37,13 @@ public enum MaskKind: Sendable, Equatable, CustomStringConvertible {
         let s = mask.shape
         let (m, w) = (mask.data, lossWeight?.data)
         switch self {
+        case let .cells(cells):
+            let item = s.voxelsPerSample
+            for n in 0..<s.batch {
+                let draw = stream.child(UInt64(n))
+                let shift = SIMD3((0..<3).map { Int(draw.bits(UInt64($0)) % UInt64(2 * cells.cell[$0])) })
+                cells.fill(m + n * item, blind: w.map { $0 + n * item }, shape: s, pass: Int(draw.bits(3) % 8), origin: SIMD3(0, 0, 0), shift: shift)
+            }
         case .point:
             BernoulliMask.fill(mask, dropRate: rate, stream: stream)
             if let w { for i in 0..<mask.count { w[i] = 1 - m[i] } }
@@ -74,6 +86,14 @@ public enum MaskKind: Sendable, Equatable, CustomStringConvertible {
                 }
             }
         }
+    }
+
+    /// The mask a model's `s2s.mask` metadata names (`point`, `block2`, `xline5`), or nil.
+    public init?(metadata text: String) {
+        func size(after prefix: String) -> Int? { text.hasPrefix(prefix) ? Int(text.dropFirst(prefix.count)) : nil }
+        if text == "point" { self = .point } else if let n = size(after: "xline") { self = .xline(length: n) } else if let n = size(after: "block") {
+            self = .block(edge: n)
+        } else { return nil }
     }
 
     /// Parses `point`, `block`, `mixed`, `xline` with the size parameters.

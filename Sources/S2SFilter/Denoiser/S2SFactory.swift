@@ -12,10 +12,13 @@ public enum S2SFactory: StageFactory {
     public static let discussion = """
         Reads the volume once for its mean, standard deviation and training patches (a pipe is
         spooled to $TMPDIR), trains (or loads --model), then predicts tile by tile, each tile the
-        mean of --samples draws of hidden voxels and dropout. mask=xline hides runs of 5 voxels
-        along X and scores their centres, for tomographic noise, which is correlated along X;
-        mask=point is the original Self2Self, mask=block hides cubes, mask=mixed draws point or
-        block masks at random for each batch item and prediction sample.
+        mean of --samples draws of hidden voxels and dropout. mask=auto (the default) measures the
+        noise correlation of the input on the training patches (as `stdio-filter noise` prints
+        it) and hides, around each voxel the loss counts, every neighbour whose correlation
+        reaches --noise-threshold: a 3-D region on real tomograms, one voxel for white noise.
+        mask=xline hides runs of --line voxels along X and scores their centres (noise correlated
+        along X only); mask=point is the original Self2Self, mask=block hides cubes, mask=mixed
+        draws point or block masks at random for each batch item and prediction sample.
         With --model and --stats (from `stdio-filter stats --json`) there is no prepass at all.
         Example: stdio-filter s2s --steps 400 --save-model m.safetensors in.mrc out.mrc
         """
@@ -26,8 +29,11 @@ public enum S2SFactory: StageFactory {
         StageParameter("train-minutes", .number(0...10_000), default: "7", unit: "min", help: "training time at most (the usual limit: results then depend on machine speed; give --steps with a large --train-minutes to reproduce a run exactly)"),
         StageParameter("batch", .integer(1...64), default: "2", help: "masked copies per step"),
         StageParameter("lr", .number(1e-7...1), default: "0.0004", help: "Adam learning rate"),
-        StageParameter("mask", .choice(["xline", "point", "block", "mixed"]), default: "xline", help: "what is hidden from the network"),
+        StageParameter("average", .number(0...0.9999), default: "0.995", help: "decay of the moving average of the weights that predicts (0: the last step's weights)"),
+        StageParameter("mask", .choice(["auto", "xline", "point", "block", "mixed"]), default: "auto", help: "what is hidden from the network (auto: the measured noise correlation's region)"),
+        StageParameter("cell-factor", .integer(2...16), default: "3", help: "mask=auto: blind cells this many times the noise correlation's reach on each axis"),
         StageParameter("mask-rate", .number(0.01...0.9), default: "0.3", help: "fraction of voxels hidden"),
+        StageParameter("noise-threshold", .number(0.01...1), default: "0.1", help: "mask=auto hides the neighbours whose noise correlation reaches this in magnitude"),
         StageParameter("block", .integer(2...16), default: "2", unit: "voxels", help: "cube edge for mask=block and mask=mixed"),
         StageParameter("line", .integer(3...15), default: "5", unit: "voxels", help: "run length along X for mask=xline"),
         StageParameter("dropout", .number(0...0.9), default: "0.3", help: "dropout rate of the decoder (kept on when predicting)"),
@@ -50,8 +56,13 @@ public enum S2SFactory: StageFactory {
         s.trainMinutes = try p.number("train-minutes")
         s.batch = try p.integer("batch")
         s.learningRate = Float(try p.number("lr"))
-        s.mask = MaskKind.named(try p.choice("mask"), block: try p.integer("block"), line: try p.integer("line"))!
+        let maskName = try p.choice("mask")
+        s.mask = maskName == "auto"
+            ? .measured(threshold: try p.number("noise-threshold"))
+            : .fixed(MaskKind.named(maskName, block: try p.integer("block"), line: try p.integer("line"))!)
         s.maskRate = Float(try p.number("mask-rate"))
+        s.cellFactor = try p.integer("cell-factor")
+        s.averageDecay = Float(try p.number("average"))
         s.samples = try p.integer("samples")
         s.tile = try p.integer("tile")
         s.halo = try p.integer("halo")

@@ -12,9 +12,18 @@ public struct S2SSettings: Sendable, Equatable {
     /// Masked copies of a patch per step.
     public var batch = 2
     public var learningRate: Float = 4e-4
-    public var mask: MaskKind = .xline(length: 5)
+    /// Decay of the moving average of the weights used for prediction (0: the last weights).
+    public var averageDecay: Float = 0.995
+    /// What is hidden from the network: by default the neighbourhood whose noise correlation the
+    /// input shows.
+    public var mask: MaskSetting = .measured(threshold: MaskSetting.defaultThreshold)
+    /// Cell sides of `--mask auto` as multiples of the blind region's extent (``BlindCells``).
+    public var cellFactor = 3
     /// Fraction of voxels hidden.
     public var maskRate: Float = 0.3
+    /// Whether cell-mask predictions draw dropout (each voxel then gets one draw per round of 8
+    /// passes) or use the expected activations.
+    public var predictionDropout = false
     /// Prediction samples averaged per tile.
     public var samples = 8
     /// Output tile side; tiles are predicted with `halo` voxels of context on every side.
@@ -36,3 +45,24 @@ public struct S2SSettings: Sendable, Equatable {
     /// The side of the blocks the network sees when predicting.
     public var predictionBlock: Int { tile + 2 * halo }
 }
+
+/// How `s2s` chooses its mask: from the noise it measures, or as given.
+public enum MaskSetting: Sendable, Equatable, CustomStringConvertible {
+    /// `--mask auto`: measure the input's noise correlation (``NoiseCorrelation``) and hide every
+    /// offset whose correlation reaches `threshold` in magnitude (``BlindRegion``).
+    case measured(threshold: Double)
+    /// `--mask point|block|xline|mixed`.
+    case fixed(MaskKind)
+
+    /// The correlation below which a neighbour stays visible: it explains at most 1 % of a
+    /// voxel's noise variance (ρ² ≤ 0.01).
+    public static let defaultThreshold = 0.1
+
+    public var description: String {
+        switch self {
+        case let .measured(threshold): return "auto (|ρ| ≥ \(threshold))"
+        case let .fixed(kind): return kind.description
+        }
+    }
+}
+

@@ -5,8 +5,11 @@ import FilterKit
 ///
 /// - **Prepass** (the input is read once before the output): global mean and standard deviation,
 ///   and training patches at positions chosen up front from the seed, filled as sections pass.
-/// - **Training** on those patches with random flips and XY rotations, hidden voxels from
-///   ``MaskKind``, the loss on hidden voxels only (or a saved model, `--model`).
+/// - **Noise correlation** measured on those patches (``NoiseCorrelation``) and the mask that hides
+///   it (``BlindRegion``), unless a mask kind is given.
+/// - **Training** on those patches with random flips and XY rotations (applied to the mask too),
+///   hidden voxels from ``MaskKind``, the loss on fully hidden voxels only (or a saved model,
+///   `--model`).
 /// - **Prediction** tile by tile on a global grid of `tile`-sided cubes, each seen with `halo`
 ///   voxels of context, as the mean of `samples` mask and dropout draws keyed to the tile's
 ///   coordinates, so the output does not depend on slab size, thread count or a pipe.
@@ -21,9 +24,13 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
     private var moments: (mean: Double, standardDeviation: Double)?
     /// Statistics given with `--stats`, and the file's path for messages.
     public let statisticsFile: (statistics: VolumeStatistics, path: String)?
-    private var patches: [[Float]] = []
-    private var patchOrigins: [SIMD3<Int>] = []
-    private var sectionsSeen = 0
+    /// The training patches, while the prepass fills them and training uses them.
+    private var sampler: PatchSampler?
+    /// The mask used for training and prediction: given, read from the model, or built from the
+    /// measured noise correlation at the end of the prepass.
+    public private(set) var mask: MaskKind?
+    /// The noise correlation measured in the prepass (`--mask auto`).
+    public private(set) var noiseCorrelation: NoiseCorrelation?
     private var volume = Size3(x: 0, y: 0, z: 0)
     private var trained = false
     /// The last predicted row of tiles: its index and `tile` sections of the output.
@@ -32,6 +39,8 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
     /// run does not fragment the heap): the row of tiles, and one block's input, mask and sum.
     private var rowValues: [Float] = []
     private var blockBuffers: (block: Tensor, mask: Tensor, sum: Tensor)?
+    /// The blind voxels of a prediction pass with cell masks.
+    private var blindBuffer: Tensor?
     /// Prediction progress: tiles done, when prediction started, when progress was last shown.
     private var prediction = (tilesDone: 0, start: 0.0, lastReport: 0.0)
     /// Seconds between progress lines while predicting.
@@ -53,10 +62,12 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
             let (net, metadata) = try UNet.load(from: path)
             network = net
             self.settings.network = net.configuration
-            if let mask = metadata["s2s.mask"] { Log.info("model \(path): trained with \(mask) masks, \(metadata["s2s.steps"] ?? "?") steps") }
+            mask = try S2SStage.predictionMask(settings.mask, metadata: metadata, path: path)
+            Log.info("model \(path): trained with \(metadata["s2s.mask"] ?? "unknown") masks, \(metadata["s2s.steps"] ?? "?") steps; predicting with \(mask!) masks")
             trained = true
         } else {
             network = UNet(settings.network, seed: settings.seed)
+            if case let .fixed(kind) = settings.mask { mask = kind }
         }
         let m = network.sizeMultiple
         guard settings.predictionBlock % m == 0 else {
@@ -111,55 +122,59 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         let s = settings, p = s.patch, b = s.predictionBlock
         let row = s.tile * output.size.x * output.size.y * 4
         let training = trained ? 0 : network.activationBytes(TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1), training: true)
-            + network.workspaceBytes(training: true) + s.patchCount * p * p * p * 4
+            + network.workspaceBytes(training: true) + (s.patchCount + 3 * s.batch) * p * p * p * 4
         let predicting = network.activationBytes(TensorShape(depth: b, height: b, width: b, channels: 1), training: false)
-            + network.workspaceBytes(training: false) + 3 * b * b * b * 4
+            + network.workspaceBytes(training: false) + 4 * b * b * b * 4
         return max(training, row + predicting)
     }
 
     // MARK: Prepass: statistics and training patches
 
     public func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws {
-        if sectionsSeen == 0 { choosePatches(info.size) }
-        let n = info.size.sectionVoxels
-        if statisticsFile == nil { statistics.add(sections, count: count * n) }
-        let p = settings.patch
-        for k in 0..<count {
-            let z = sectionsSeen + k
-            let plane = sections + k * n
-            for (index, origin) in patchOrigins.enumerated() where z >= origin.z && z < origin.z + p {
-                let dz = z - origin.z
-                patches[index].withUnsafeMutableBufferPointer { patch in
-                    for y in 0..<p {
-                        (patch.baseAddress! + (dz * p + y) * p).update(from: plane + (origin.y + y) * info.size.x + origin.x, count: p)
-                    }
-                }
-            }
-        }
-        sectionsSeen += count
-    }
-
-    private func choosePatches(_ size: Size3) {
-        let p = settings.patch
+        if statisticsFile == nil { statistics.add(sections, count: count * info.size.sectionVoxels) }
         guard !trained else { return }
-        let r = RandomStream(seed: settings.seed, stream: 0x9A7C)
-        func coordinate(_ i: Int, _ axis: Int, _ n: Int) -> Int {
-            Int(r.bits(UInt64(3 * i + axis)) % UInt64(n - p + 1))
-        }
-        patchOrigins = (0..<settings.patchCount).map { i -> SIMD3<Int> in
-            SIMD3(coordinate(i, 0, size.x), coordinate(i, 1, size.y), coordinate(i, 2, size.z))
-        }
-        patches = Array(repeating: [Float](repeating: 0, count: p * p * p), count: settings.patchCount)
+        if sampler == nil { sampler = PatchSampler(count: settings.patchCount, side: settings.patch, volume: info.size, seed: settings.seed) }
+        sampler!.add(sections: sections, count: count, size: info.size)
     }
 
     public func finishPrepass(_ pass: Int) throws {
-        sectionsSeen = 0
         if statisticsFile == nil {
             try S2SStage.checkMoments(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
             moments = (statistics.mean, statistics.standardDeviation)
         }
-        if !trained { try train() }
-        patches = []
+        if !trained {
+            if case let .measured(threshold) = settings.mask { measureNoise(threshold: threshold) }
+            try train()
+        }
+        sampler = nil
+    }
+
+    /// Measures the noise correlation on the training patches and builds the mask that hides it.
+    private func measureNoise(threshold: Double) {
+        let sampler = sampler!
+        let correlation = NoiseCorrelation.estimate(cubes: sampler.patches, side: sampler.side)
+        let region = correlation.blindRegion(threshold: threshold)
+        noiseCorrelation = correlation
+        let cells = BlindCells(region: region, factor: settings.cellFactor)
+        mask = .cells(cells)
+        Log.info("noise correlation at lags 1…3: \(correlation.summary())")
+        Log.info("blind region (|ρ| ≥ \(threshold)): \(region); cells of \(cells.cell.x)×\(cells.cell.y)×\(cells.cell.z), \(String(format3: Float(100 * cells.hiddenFraction))) % hidden per pass")
+        let e = region.extent, r = NoiseCorrelation.radius
+        if e.x == r || e.y == r || e.z == r {
+            Log.info("warning: the noise is correlated as far as the measured lags reach (±\(r)): the blind region may be too small")
+        }
+    }
+
+    /// The mask to predict with when a model is given: the one asked for, or with `--mask auto`
+    /// the one the model was trained with (its blind region, or its named mask).
+    static func predictionMask(_ setting: MaskSetting, metadata: [String: String], path: String) throws -> MaskKind {
+        if case let .fixed(kind) = setting { return kind }
+        if let text = metadata["s2s.blind_region"], let region = BlindRegion(metadata: text) {
+            let cell = metadata["s2s.blind_cells"].map { $0.split(separator: ",").compactMap { Int($0) } }
+            if let cell, cell.count == 3, cell.allSatisfy({ (1...256).contains($0) }) { return .cells(BlindCells(region: region, cell: SIMD3(cell))) }
+        }
+        if let text = metadata["s2s.mask"], let kind = MaskKind(metadata: text) { return kind }
+        throw FilterError.invalidParameter(name: "s2s mask", value: "auto", expected: "a mask kind (point, block, xline) for model \(path), which does not say which mask trained it")
     }
 
     private static func checkMoments(mean: Double, standardDeviation: Double) throws {
@@ -171,28 +186,37 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
     // MARK: Training
 
     private func train() throws {
-        let s = settings, p = s.patch
-        let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
-        for i in patches.indices { patches[i] = patches[i].map { ($0 - mean) / std } }
+        let s = settings, p = s.patch, mask = mask!
+        sampler!.standardise(mean: Float(moments!.mean), standardDeviation: Float(moments!.standardDeviation))
+        let patches = sampler!.patches
         let shape = TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1)
-        let input = Tensor(shape), mask = Tensor(shape), weight = Tensor(shape), gradient = Tensor(shape)
+        let input = Tensor(shape), visible = Tensor(shape), weight = Tensor(shape), gradient = Tensor(shape)
+        // Masks are drawn in the volume's frame, where the noise correlation was measured, then
+        // flipped and rotated with their patch.
+        let drawnVisible = Tensor(shape), drawnWeight = Tensor(shape)
+        let item = p * p * p
         var adam = Adam(learningRate: s.learningRate)
+        let average = s.averageDecay > 0 ? ParameterAverage(network.parameters, decay: s.averageDecay) : nil
         let start = ProgressReporter.now(), deadline = start + s.trainMinutes * 60
         let random = RandomStream(seed: s.seed, stream: 0x7A41)
         var recent: [Float] = []
         var step = 0
-        Log.info("training the \(s.presetName) net (\(network.parameterCount) parameters) on \(patches.count) patches of \(p)³, batch \(s.batch), \(s.mask) masks at \(s.maskRate), up to \(s.steps) steps or \(formatMinutes(s.trainMinutes))")
+        Log.info("training the \(s.presetName) net (\(network.parameterCount) parameters) on \(patches.count) patches of \(p)³, batch \(s.batch), \(mask) masks at \(s.maskRate), up to \(s.steps) steps or \(formatMinutes(s.trainMinutes))")
         while step < s.steps && ProgressReporter.now() < deadline {
             let draw = random.child(UInt64(step))
+            mask.fill(drawnVisible, lossWeight: drawnWeight, rate: s.maskRate, stream: draw.child(1))
             for b in 0..<s.batch {
                 let which = Int(draw.bits(UInt64(b)) % UInt64(patches.count))
-                augment(patches[which], side: p, code: draw.bits(UInt64(100 + b)), into: input.data + b * p * p * p)
+                let augmentation = PatchAugmentation(code: draw.bits(UInt64(100 + b)))
+                patches[which].withUnsafeBufferPointer { augmentation.apply($0.baseAddress!, side: p, into: input.data + b * item) }
+                augmentation.apply(drawnVisible.data + b * item, side: p, into: visible.data + b * item)
+                augmentation.apply(drawnWeight.data + b * item, side: p, into: weight.data + b * item)
             }
-            s.mask.fill(mask, lossWeight: weight, rate: s.maskRate, stream: draw.child(1))
-            let loss = network.trainStep(input, mask: mask, lossWeight: weight, gradient: gradient, optimizer: &adam, stream: draw.child(2))
+            let loss = network.trainStep(input, mask: visible, lossWeight: weight, gradient: gradient, optimizer: &adam, stream: draw.child(2))
             guard loss.isFinite else {
                 throw FilterError.unsupported(source: name, what: "training diverged at step \(step + 1) (loss \(loss))", hint: "lower --lr")
             }
+            average?.update(network.parameters)
             recent.append(loss)
             step += 1
             if step % 25 == 0 || step == s.steps {
@@ -205,36 +229,27 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         }
         if !recent.isEmpty { finalLoss = recent.reduce(0, +) / Float(recent.count) }
         Log.info("trained \(step) steps in \(formatMinutes((ProgressReporter.now() - start) / 60)), final loss \(String(format3: finalLoss ?? .nan))")
+        if let average {
+            average.load(into: network.parameters)
+            network.parametersChanged()
+        }
         trained = true
         network.releaseActivations()
         // Return the freed training buffers to the system rather than keep them in malloc's heap.
         _ = sf_malloc_trim()
         if let path = s.saveModelPath {
-            try network.save(to: path, metadata: [
-                "s2s.mask": "\(s.mask)", "s2s.mask_rate": "\(s.maskRate)", "s2s.steps": "\(step)", "s2s.patch": "\(p)",
+            var metadata = [
+                "s2s.mask": "\(mask)", "s2s.mask_rate": "\(s.maskRate)", "s2s.steps": "\(step)", "s2s.patch": "\(p)",
                 "s2s.batch": "\(s.batch)", "s2s.lr": "\(s.learningRate)", "s2s.seed": "\(s.seed)",
                 "s2s.final_loss": "\(finalLoss ?? .nan)", "s2s.mean": "\(moments!.mean)", "s2s.std": "\(moments!.standardDeviation)",
-            ])
-            Log.info("model saved to \(path)")
-        }
-    }
-
-    /// Copies a cubic patch with the flips and XY rotation `code` selects.
-    private func augment(_ patch: [Float], side p: Int, code: UInt64, into out: UnsafeMutablePointer<Float>) {
-        let (fz, fy, fx, rot) = (code & 1 == 1, code & 2 == 2, code & 4 == 4, Int((code >> 3) & 3))
-        patch.withUnsafeBufferPointer { src in
-            for z in 0..<p {
-                for y in 0..<p {
-                    for x in 0..<p {
-                        var (sy, sx) = (y, x)
-                        for _ in 0..<rot { (sy, sx) = (sx, p - 1 - sy) }
-                        let sz = fz ? p - 1 - z : z
-                        sy = fy ? p - 1 - sy : sy
-                        sx = fx ? p - 1 - sx : sx
-                        out[(z * p + y) * p + x] = src[(sz * p + sy) * p + sx]
-                    }
-                }
+            ]
+            if case let .cells(cells) = mask {
+                metadata["s2s.blind_region"] = cells.region.metadata
+                metadata["s2s.blind_cells"] = "\(cells.cell.x),\(cells.cell.y),\(cells.cell.z)"
             }
+            if let noiseCorrelation { metadata["s2s.noise_correlation"] = noiseCorrelation.metadata }
+            try network.save(to: path, metadata: metadata)
+            Log.info("model saved to \(path)")
         }
     }
 
@@ -265,8 +280,10 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         if blockBuffers == nil {
             let shape = TensorShape(depth: b, height: b, width: b, channels: 1)
             blockBuffers = (Tensor(shape), Tensor(shape), Tensor(shape))
+            if case .cells = mask { blindBuffer = Tensor(shape) }
         }
-        let (block, mask, sum) = blockBuffers!
+        let (block, visible, sum) = blockBuffers!
+        let mask = mask!
         let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
         let firstPlane = row * t - h - input.box.origin.z
         for ty in 0..<((ny + t - 1) / t) {
@@ -282,22 +299,54 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
                 }
                 sum.zero()
                 let key = RandomStream(seed: s.seed, stream: 0x5A3B).child(UInt64(row) << 40 | UInt64(ty) << 20 | UInt64(tx))
+                if case let .cells(cells) = mask {
+                    predictBlind(block, cells: cells, origin: SIMD3(tx * t - h, ty * t - h, row * t - h), key: key, into: sum)
+                    storeTile(sum, row: row, ty: ty, tx: tx)
+                    continue
+                }
                 for sample in 0..<s.samples {
-                    s.mask.fill(mask, lossWeight: nil, rate: s.maskRate, stream: key.child(UInt64(2 * sample)))
-                    let out = network.predict(block, mask: mask, stream: key.child(UInt64(2 * sample + 1)))
+                    mask.fill(visible, lossWeight: nil, rate: s.maskRate, stream: key.child(UInt64(2 * sample)))
+                    let out = network.predict(block, mask: visible, stream: key.child(UInt64(2 * sample + 1)))
                     for i in 0..<sum.count { sum.data[i] += out.data[i] }
                 }
-                let scale = std / Float(s.samples)
-                for z in 0..<t {
-                    for y in 0..<min(t, ny - ty * t) {
-                        let from = sum.data + ((z + h) * b + y + h) * b + h
-                        let to = (z * ny + ty * t + y) * nx + tx * t
-                        for x in 0..<min(t, nx - tx * t) { rowValues[to + x] = from[x] * scale + mean }
-                    }
-                }
-                reportPrediction(row: row)
+                for i in 0..<sum.count { sum.data[i] /= Float(s.samples) }
+                storeTile(sum, row: row, ty: ty, tx: tx)
             }
         }
+    }
+
+    /// Writes the core of a standardised block prediction into the row of tiles.
+    private func storeTile(_ prediction: Tensor, row: Int, ty: Int, tx: Int) {
+        let s = settings, t = s.tile, h = s.halo, b = s.predictionBlock
+        let (nx, ny) = (volume.x, volume.y)
+        let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
+        for z in 0..<t {
+            for y in 0..<min(t, ny - ty * t) {
+                let from = prediction.data + ((z + h) * b + y + h) * b + h
+                let to = (z * ny + ty * t + y) * nx + tx * t
+                for x in 0..<min(t, nx - tx * t) { rowValues[to + x] = from[x] * std + mean }
+            }
+        }
+        reportPrediction(row: row)
+    }
+
+    /// The mean over rounds of the 8 complementary passes of `cells`, each voxel taken from the
+    /// pass in which it is blind. Rounds: `samples` / 8 (at least one), each with its own grid
+    /// shift; the cell grid is anchored to the volume (`origin` is the block's first voxel).
+    private func predictBlind(_ block: Tensor, cells: BlindCells, origin: SIMD3<Int>, key: RandomStream, into sum: Tensor) {
+        let (visible, blind) = (blockBuffers!.mask, blindBuffer!)
+        let rounds = max(1, settings.samples / BlindCells.passes)
+        for round in 0..<rounds {
+            let draw = RandomStream(seed: settings.seed, stream: 0xB11D).child(UInt64(round))
+            let shift = round == 0 ? SIMD3(0, 0, 0) : SIMD3((0..<3).map { Int(draw.bits(UInt64($0)) % UInt64(2 * cells.cell[$0])) })
+            for pass in 0..<BlindCells.passes {
+                cells.fill(visible.data, blind: blind.data, shape: visible.shape, pass: pass, origin: origin, shift: shift)
+                let out = network.predict(block, mask: visible, stream: key.child(UInt64(round * BlindCells.passes + pass)), dropout: settings.predictionDropout)
+                let (o, w, a) = (UnsafePointer(out.data), UnsafePointer(blind.data), sum.data)
+                for i in 0..<sum.count { a[i] += o[i] * w[i] }
+            }
+        }
+        if rounds > 1 { for i in 0..<sum.count { sum.data[i] /= Float(rounds) } }
     }
 }
 

@@ -6,15 +6,17 @@ extension UNet {
     /// pass. Only the skip connections live through the pass; every other feature map goes to one
     /// of two arenas that the layers take turns writing, and dropout runs in place.
     ///
-    /// The returned tensor is reused by the next call.
-    public func predict(_ input: Tensor, mask: Tensor, stream: RandomStream) -> Tensor {
+    /// With `dropout` false the dropout layers pass their input through (inverted dropout: the
+    /// expected activations), a deterministic prediction. The returned tensor is reused by the
+    /// next call.
+    public func predict(_ input: Tensor, mask: Tensor, stream: RandomStream, dropout: Bool = true) -> Tensor {
         let shape = checkedShape(input, mask)
         if inference?.shape != shape {
             activations = nil
             inference = InferenceActivations(configuration, shape)
         }
         let a = inference!
-        let c = configuration, e = c.encoderChannels, rate = c.dropout
+        let c = configuration, e = c.encoderChannels, rate = dropout ? c.dropout : 0
         let (x, m, inp) = (input.data, UnsafePointer(mask.data), a.masked.data)
         for i in 0..<input.count { inp[i] = x[i] * m[i] }
         PartialConvolution3D.ratio(mask: mask, into: a.ratio)
