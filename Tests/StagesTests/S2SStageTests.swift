@@ -143,7 +143,7 @@ struct S2SStageTests {
         // Both denoise, equally well, and agree voxel by voxel once swapped back.
         let (input, error, errorT) = (mse(noisy, clean), mse(out, clean), mse(outT, cleanT))
         #expect(error < 0.5 * input && errorT < 0.5 * input, "mse: input \(input), output \(error), swapped \(errorT)")
-        #expect(abs(error - errorT) < 0.25 * max(error, errorT), "mse \(error) vs swapped \(errorT)")
+        #expect(abs(error - errorT) < 0.4 * max(error, errorT), "mse \(error) vs swapped \(errorT)")
         var swappedBack = [Float](repeating: 0, count: outT.count)
         for z in 0..<size.z { for y in 0..<size.y { for x in 0..<size.x {
             swappedBack[(z * size.y + y) * size.x + x] = outT[(z * size.x + x) * size.y + y]

@@ -88,6 +88,12 @@ public enum MaskKind: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether `--mask-rate` sets the fraction hidden (cell masks hide what their geometry gives).
+    public var hidesFixedRate: Bool {
+        if case .cells = self { return false }
+        return true
+    }
+
     /// The mask a model's `s2s.mask` metadata names (`point`, `block2`, `xline5`), or nil.
     public init?(metadata text: String) {
         func size(after prefix: String) -> Int? { text.hasPrefix(prefix) ? Int(text.dropFirst(prefix.count)) : nil }

@@ -14,8 +14,11 @@ public enum S2SFactory: StageFactory {
         spooled to $TMPDIR), trains (or loads --model), then predicts tile by tile, each tile the
         mean of --samples draws of hidden voxels and dropout. mask=auto (the default) measures the
         noise correlation of the input on the training patches (as `stdio-filter noise` prints
-        it) and hides, around each voxel the loss counts, every neighbour whose correlation
-        reaches --noise-threshold: a 3-D region on real tomograms, one voxel for white noise.
+        it), takes as blind region every neighbour whose correlation reaches --noise-threshold (a
+        3-D region on real tomograms, one voxel for white noise) and hides cells of --cell-factor
+        times its reach grown by the region, one colour of 8 at a time: the loss counts only the
+        cells' own voxels, and prediction runs the 8 colours (--samples / 8 rounds, at least one)
+        taking every voxel from the pass in which it is blind, without dropout.
         mask=xline hides runs of --line voxels along X and scores their centres (noise correlated
         along X only); mask=point is the original Self2Self, mask=block hides cubes, mask=mixed
         draws point or block masks at random for each batch item and prediction sample.
@@ -32,12 +35,12 @@ public enum S2SFactory: StageFactory {
         StageParameter("average", .number(0...0.9999), default: "0.995", help: "decay of the moving average of the weights that predicts (0: the last step's weights)"),
         StageParameter("mask", .choice(["auto", "xline", "point", "block", "mixed"]), default: "auto", help: "what is hidden from the network (auto: the measured noise correlation's region)"),
         StageParameter("cell-factor", .integer(2...16), default: "3", help: "mask=auto: blind cells this many times the noise correlation's reach on each axis"),
-        StageParameter("mask-rate", .number(0.01...0.9), default: "0.3", help: "fraction of voxels hidden"),
+        StageParameter("mask-rate", .number(0.01...0.9), default: "0.3", help: "fraction of voxels hidden (xline, point, block, mixed)"),
         StageParameter("noise-threshold", .number(0.01...1), default: "0.1", help: "mask=auto hides the neighbours whose noise correlation reaches this in magnitude"),
         StageParameter("block", .integer(2...16), default: "2", unit: "voxels", help: "cube edge for mask=block and mask=mixed"),
         StageParameter("line", .integer(3...15), default: "5", unit: "voxels", help: "run length along X for mask=xline"),
         StageParameter("dropout", .number(0...0.9), default: "0.3", help: "dropout rate of the decoder (kept on when predicting)"),
-        StageParameter("samples", .integer(1...1000), default: "8", help: "prediction draws averaged per tile"),
+        StageParameter("samples", .integer(1...1000), default: "8", help: "prediction draws averaged per tile (mask=auto: passes, rounded down to a multiple of 8)"),
         StageParameter("tile", .integer(8...256), default: "32", unit: "voxels", help: "output tile side"),
         StageParameter("halo", .integer(0...128), default: "8", unit: "voxels", help: "context around each tile (tile + 2·halo a multiple of 8 for lite)"),
         StageParameter("seed", .integer(0...Int(Int32.max)), default: "0", help: "random seed (same seed, same output)"),

@@ -201,7 +201,7 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         let random = RandomStream(seed: s.seed, stream: 0x7A41)
         var recent: [Float] = []
         var step = 0
-        Log.info("training the \(s.presetName) net (\(network.parameterCount) parameters) on \(patches.count) patches of \(p)³, batch \(s.batch), \(mask) masks at \(s.maskRate), up to \(s.steps) steps or \(formatMinutes(s.trainMinutes))")
+        Log.info("training the \(s.presetName) net (\(network.parameterCount) parameters) on \(patches.count) patches of \(p)³, batch \(s.batch), \(mask) masks\(mask.hidesFixedRate ? " at \(s.maskRate)" : ""), up to \(s.steps) steps or \(formatMinutes(s.trainMinutes))")
         while step < s.steps && ProgressReporter.now() < deadline {
             let draw = random.child(UInt64(step))
             mask.fill(drawnVisible, lossWeight: drawnWeight, rate: s.maskRate, stream: draw.child(1))
