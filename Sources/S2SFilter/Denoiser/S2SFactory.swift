@@ -59,10 +59,9 @@ public enum S2SFactory: StageFactory {
         s.trainMinutes = try p.number("train-minutes")
         s.batch = try p.integer("batch")
         s.learningRate = Float(try p.number("lr"))
-        let maskName = try p.choice("mask")
-        s.mask = maskName == "auto"
-            ? .measured(threshold: try p.number("noise-threshold"))
-            : .fixed(MaskKind.named(maskName, block: try p.integer("block"), line: try p.integer("line"))!)
+        // Every parameter is checked, whichever the mask uses.
+        let (maskName, block, line, threshold) = (try p.choice("mask"), try p.integer("block"), try p.integer("line"), try p.number("noise-threshold"))
+        s.mask = maskName == "auto" ? .measured(threshold: threshold) : .fixed(MaskKind.named(maskName, block: block, line: line)!)
         s.maskRate = Float(try p.number("mask-rate"))
         s.cellFactor = try p.integer("cell-factor")
         s.averageDecay = Float(try p.number("average"))
