@@ -25,8 +25,8 @@ if [ "${CI:-}" = "true" ] || [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 fi
 
-PIP_PACKAGES=(mrcfile numpy tifffile scipy scikit-image)   # independent oracles of the MRC, deconvolution, TIFF and score tests
-if ! python3 -c 'import mrcfile, numpy, tifffile, scipy, skimage' >/dev/null 2>&1; then
+PIP_PACKAGES=(mrcfile numpy tifffile imagecodecs scipy scikit-image)   # independent oracles of the MRC, deconvolution, TIFF (compressed: imagecodecs) and score tests
+if ! python3 -c 'import mrcfile, numpy, tifffile, imagecodecs, scipy, skimage' >/dev/null 2>&1; then
   echo "install-deps: pip install ${PIP_PACKAGES[*]}" >&2
   python3 -m pip install --quiet "${PIP_PACKAGES[@]}" 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages "${PIP_PACKAGES[@]}"

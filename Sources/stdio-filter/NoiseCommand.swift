@@ -55,21 +55,12 @@ struct NoiseCommand: ParsableCommand {
     }
 
     func run() throws {
-        let chainStages = try makeStages(command: "noise", quiet: global.quiet) {
-            try stageRegistry.makeChain(try ChainSpec.parse(chain ?? "", allowEmpty: true))
-        }
         let probe = NoiseProbe(patchCount: patches, patchSide: patch, seed: UInt64(seed))
-        let stages = chainStages + [probe]
-        let console = Console(command: "noise", quiet: global.quiet)
-        try console.run {
-            Log.handler = { console.note($0) }
-            let (_, reader) = try io.openInput(input, memoryBudget: global.memoryBytes(for: stages), console: console)
-            let pipeline = try Pipeline(reader: reader, stages: stages, options: global.pipelineOptions(for: stages))
-            try pipeline.runPrepasses()
+        try runProbe(probe, after: chain, command: "noise", global: global, io: io, input: input) { source, _ in
             let correlation = probe.correlation!
             let region = correlation.blindRegion(threshold: threshold)
-            print(json ? Self.json(correlation, region: region, threshold: threshold, source: reader.sourceName)
-                       : Self.text(correlation, region: region, threshold: threshold, source: reader.sourceName))
+            print(json ? Self.json(correlation, region: region, threshold: threshold, source: source)
+                       : Self.text(correlation, region: region, threshold: threshold, source: source))
         }
     }
 

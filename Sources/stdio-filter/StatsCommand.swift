@@ -60,25 +60,10 @@ struct StatsCommand: ParsableCommand {
     }
 
     func run() throws {
-        var spec: [ChainSpec.Element] = []
-        let chainStages = try makeStages(command: "stats", quiet: global.quiet) {
-            spec = try ChainSpec.parse(chain ?? "", allowEmpty: true)
-            return try stageRegistry.makeChain(spec)
-        }
         let probe = StatisticsProbe(percents: try percents())
-        let stages = chainStages + [probe]
-        let console = Console(command: "stats", quiet: global.quiet)
-        try console.run {
-            Log.handler = { console.note($0) }
-            let (_, reader) = try io.openInput(input, memoryBudget: global.memoryBytes(for: stages), console: console)
-            let pipeline = try Pipeline(reader: reader, stages: stages, options: global.pipelineOptions(for: stages))
-            try pipeline.runPrepasses()
-            let stats = probe.result(source: reader.sourceName, chain: ChainSpec.canonical(spec))
-            if json {
-                print(stats.json)
-            } else {
-                print(Self.text(stats))
-            }
+        try runProbe(probe, after: chain, command: "stats", global: global, io: io, input: input) { source, spec in
+            let stats = probe.result(source: source, chain: ChainSpec.canonical(spec))
+            print(json ? stats.json : Self.text(stats))
         }
     }
 
