@@ -33,7 +33,8 @@ echo "|---|---|---:|---:|---:|"
 for p in "${PHANTOMS[@]}"; do
   model="$OUT/s2s-$p-default.safetensors"
   fixed=(--steps "$STEPS" --train-minutes 1000)
-  run_case "$p" "default (xline 5, $STEPS steps)" "${fixed[@]}" --save-model "$model"
+  run_case "$p" "default (mask auto, $STEPS steps)" "${fixed[@]}" --save-model "$model"
+  run_case "$p" "mask xline 5" "${fixed[@]}" --mask xline
   run_case "$p" "mask point" "${fixed[@]}" --mask point
   run_case "$p" "mask block 2" "${fixed[@]}" --mask block
   run_case "$p" "mask mixed (point or block 2)" "${fixed[@]}" --mask mixed

@@ -159,6 +159,9 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         mask = .cells(cells)
         Log.info("noise correlation at lags 1…3: \(correlation.summary())")
         Log.info("blind region (|ρ| ≥ \(threshold)): \(region); cells of \(cells.cell.x)×\(cells.cell.y)×\(cells.cell.z), \(String(format3: Float(100 * cells.hiddenFraction))) % hidden per pass")
+        if region.offsets.count > 9 {
+            Log.info("note: noise correlated over \(region.offsets.count) voxels, as on real tomograms: there s2s does not yet beat a well-chosen Gaussian (docs/benchmarks.md, issue 16); compare with `stdio-filter gaussian`")
+        }
         let e = region.extent, r = NoiseCorrelation.radius
         if e.x == r || e.y == r || e.z == r {
             Log.info("warning: the noise is correlated as far as the measured lags reach (±\(r)): the blind region may be too small")
