@@ -11,8 +11,8 @@ struct NoiseCommand: ParsableCommand {
         abstract: "Measure a volume's noise correlation at small lags and the blind region s2s hides.",
         discussion: """
             Samples the cubes s2s trains on (same positions for the same --seed), high-passes them,
-            keeps the quietest quarter of 8³ boxes and prints the correlation of the residual along
-            X, Y and Z at lags 1…8, the XZ, YZ and XY planes of lags ±4, and the blind region of
+            keeps the quietest quarter of 8x8x8 boxes and prints the correlation of the residual
+            along X, Y and Z at lags 1 to 8, the XZ, YZ and XY planes of lags -4 to 4, and the blind region of
             s2s --mask auto: every neighbour whose correlation reaches --threshold in magnitude.
             Reconstruction noise is correlated along X from ramp filtering and along Z and Y from
             back-projection and interpolation; white noise gives a one-voxel region.
