@@ -62,6 +62,14 @@ struct S2SStageTests {
         #expect(reused == trained)
     }
 
+    /// Settings for 16³ patches and tiles, batch 2, a fixed number of steps.
+    static func cubeSettings(steps: Int, samples: Int, halo: Int, patchCount: Int) -> S2SSettings {
+        var s = S2SSettings()
+        (s.patch, s.steps, s.trainMinutes, s.batch) = (16, steps, 1000, 2)
+        (s.samples, s.tile, s.halo, s.patchCount) = (samples, 16, halo, patchCount)
+        return s
+    }
+
     /// Mean |v(p) − v(p + e_axis)| over pairs that straddle a tile border and over pairs inside tiles.
     static func neighbourDifferences(_ v: [Float], size: Size3, tile: Int) -> (across: Double, inside: Double) {
         var across = (0.0, 0), inside = (0.0, 0)
@@ -85,14 +93,7 @@ struct S2SStageTests {
         let size = Size3(x: 48, y: 48, z: 48)
         let noise = RandomStream(seed: 11, stream: 2)
         let values = (0..<size.voxelCount).map { 3 + noise.normal(UInt64($0)) }
-        var s = S2SSettings()
-        s.patch = 16
-        s.steps = 30
-        s.batch = 2
-        s.samples = 8
-        s.tile = 16
-        s.halo = 4
-        s.patchCount = 8
+        var s = Self.cubeSettings(steps: 30, samples: 8, halo: 4, patchCount: 8)
         s.mask = mask == "auto" ? .measured(threshold: 0.1) : .fixed(MaskKind.named(mask, block: 2, line: 5)!)
         let output = try runChain([S2SStage(settings: s)], size: size, values: values, slab: nil, randomAccess: true, memory: 512 << 20).1
         let (across, inside) = Self.neighbourDifferences(output, size: size, tile: s.tile)
@@ -120,15 +121,7 @@ struct S2SStageTests {
     @Test("orientation: a volume with X and Y swapped is denoised as well, into the swapped output (mask auto)")
     func swappedOrientation() throws {
         let size = Size3(x: 48, y: 32, z: 32)
-        var s = S2SSettings()
-        s.patch = 16
-        s.steps = 150
-        s.trainMinutes = 1000
-        s.batch = 2
-        s.samples = 4
-        s.tile = 16
-        s.halo = 8
-        s.patchCount = 16
+        let s = Self.cubeSettings(steps: 150, samples: 4, halo: 8, patchCount: 16)
         func mse(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(a.count) }
         let (clean, noisy) = Self.orientedPhantom(size: size, swapped: false)
         let (cleanT, noisyT) = Self.orientedPhantom(size: size, swapped: true)
