@@ -21,9 +21,6 @@ public struct S2SSettings: Sendable, Equatable {
     public var cellFactor = 3
     /// Fraction of voxels hidden.
     public var maskRate: Float = 0.3
-    /// Whether cell-mask predictions draw dropout (each voxel then gets one draw per round of 8
-    /// passes) or use the expected activations.
-    public var predictionDropout = false
     /// Prediction samples averaged per tile.
     public var samples = 8
     /// Output tile side; tiles are predicted with `halo` voxels of context on every side.

@@ -344,7 +344,8 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
             let shift = round == 0 ? SIMD3(0, 0, 0) : SIMD3((0..<3).map { Int(draw.bits(UInt64($0)) % UInt64(2 * cells.cell[$0])) })
             for pass in 0..<BlindCells.passes {
                 cells.fill(visible.data, blind: blind.data, shape: visible.shape, pass: pass, origin: origin, shift: shift)
-                let out = network.predict(block, mask: visible, stream: key.child(UInt64(round * BlindCells.passes + pass)), dropout: settings.predictionDropout)
+                // Expected activations: one draw per voxel would add its dropout noise unaveraged.
+                let out = network.predict(block, mask: visible, stream: key.child(UInt64(round * BlindCells.passes + pass)), dropout: false)
                 let (o, w, a) = (UnsafePointer(out.data), UnsafePointer(blind.data), sum.data)
                 for i in 0..<sum.count { a[i] += o[i] * w[i] }
             }
