@@ -107,6 +107,12 @@ public struct MutableTile {
         self.box = box
         self.data = data
     }
+    /// Copies the input's planes unchanged (stages that only measure, such as `stats` and
+    /// `noise`, whose input box is their output box).
+    @inlinable
+    public func copyPlanes(of input: Tile) {
+        for t in 0..<box.size.z { (data + t * input.planeVoxels).update(from: input.plane(t), count: input.planeVoxels) }
+    }
 }
 
 /// A stage that keeps the shape and needs `halo` voxels on each side (a neighbourhood filter).

@@ -48,8 +48,6 @@ public final class StatisticsProbe: PrepassStage {
     }
 
     public func process(_ input: Tile, into output: MutableTile) throws {
-        for t in 0..<output.box.size.z {
-            (output.data + t * input.planeVoxels).update(from: input.plane(t), count: input.planeVoxels)
-        }
+        output.copyPlanes(of: input)
     }
 }

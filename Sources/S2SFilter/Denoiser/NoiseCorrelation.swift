@@ -7,7 +7,7 @@ import FilterKit
 /// correlated neighbour of the voxels its loss counts (``BlindRegion``). The estimate works from
 /// one noisy volume at any SNR from about 0.01 to 1:
 ///
-/// 1. each cube is high-passed (the cube minus its Gaussian of σ = 3 voxels, mirrored at the cube's
+/// 1. each cube is high-passed (the cube minus its Gaussian of σ = 3 voxels, reflected at the cube's
 ///    faces), which removes the smooth signal and leaves short-range noise correlation almost
 ///    unchanged;
 /// 2. the residual is cut into boxes of 8³ and only the quarter of boxes with the lowest variance
@@ -143,13 +143,13 @@ public struct NoiseCorrelation: Sendable, Equatable {
         return squares / n - (sum / n) * (sum / n)
     }
 
-    /// The cube minus its Gaussian (σ = ``highPassSigma``, cut at 3σ, mirrored at the faces).
+    /// The cube minus its Gaussian (σ = ``highPassSigma``, cut at 3σ, reflected at the faces).
     static func highPass(_ cube: [Float], side p: Int) -> [Float] {
         let radius = Int((3 * highPassSigma).rounded())
         var weights = (-radius...radius).map { k in Float(exp(-0.5 * Double(k * k) / (highPassSigma * highPassSigma))) }
         let total = weights.reduce(0, +)
         weights = weights.map { $0 / total }
-        let taps = (0..<p).map { i in (-radius...radius).map { mirrored(i + $0, p) } }
+        let taps = (0..<p).map { i in (-radius...radius).map { BoundaryMode.reflect.map(i + $0, count: p)! } }
         var smooth = cube, scratch = cube
         // One axis at a time: stride 1 (X), p (Y), p² (Z).
         for stride in [1, p, p * p] {
@@ -162,15 +162,6 @@ public struct NoiseCorrelation: Sendable, Equatable {
             }
         }
         return zip(cube, smooth).map { $0 - $1 }
-    }
-
-    /// Index `i` mirrored into 0..<n without repeating the edge (SciPy's `mirror`).
-    static func mirrored(_ i: Int, _ n: Int) -> Int {
-        guard n > 1 else { return 0 }
-        let period = 2 * (n - 1)
-        var k = i % period
-        if k < 0 { k += period }
-        return k < n ? k : period - k
     }
 
     // MARK: Reading it

@@ -44,7 +44,7 @@ public struct S2SSettings: Sendable, Equatable {
 }
 
 /// How `s2s` chooses its mask: from the noise it measures, or as given.
-public enum MaskSetting: Sendable, Equatable, CustomStringConvertible {
+public enum MaskSetting: Sendable, Equatable {
     /// `--mask auto`: measure the input's noise correlation (``NoiseCorrelation``) and hide every
     /// offset whose correlation reaches `threshold` in magnitude (``BlindRegion``).
     case measured(threshold: Double)
@@ -54,12 +54,5 @@ public enum MaskSetting: Sendable, Equatable, CustomStringConvertible {
     /// The correlation below which a neighbour stays visible: it explains at most 1 % of a
     /// voxel's noise variance (ρ² ≤ 0.01).
     public static let defaultThreshold = 0.1
-
-    public var description: String {
-        switch self {
-        case let .measured(threshold): return "auto (|ρ| ≥ \(threshold))"
-        case let .fixed(kind): return kind.description
-        }
-    }
 }
 
