@@ -25,6 +25,9 @@ public final class PhantomGenerator {
         case clean
         /// The ground truth plus noise.
         case noisy
+        /// The ground truth plus noise independent of ``noisy``'s, of the same kind and variance:
+        /// the other half of a two-half reconstruction.
+        case secondHalf
     }
 
     public let settings: PhantomSettings
@@ -44,8 +47,8 @@ public final class PhantomGenerator {
     private let noiseScale: Float
 
     /// Bytes the generator holds for volumes of `size`: the padded slab and one output slab.
-    public static func bytes(for size: Size3) -> Int {
-        depth * size.y * 2 * (size.x / 2 + 1) * 4 + coreSections * size.sectionVoxels * 4
+    public static func bytes(for size: Size3, secondHalf: Bool = false) -> Int {
+        depth * size.y * 2 * (size.x / 2 + 1) * 4 + (secondHalf ? 2 : 1) * coreSections * size.sectionVoxels * 4
     }
 
     public init(settings: PhantomSettings) throws {
@@ -90,16 +93,20 @@ public final class PhantomGenerator {
     }
 
     /// Makes the volume: `emit(volume, sections, values)` receives consecutive output sections of
-    /// the clean volume (when `clean` is true) and of the noisy one, slab by slab, in Z order.
-    /// `values` may be modified by `emit`. `progress` gets the sections done out of 2·nz
-    /// (a measuring pass, then the output pass).
+    /// the clean volume (when `clean` is true), of the noisy one and of a second half (when
+    /// `secondHalf` is true), slab by slab, in Z order. `values` may be modified by `emit`.
+    /// `progress` gets the sections done out of 2·nz (a measuring pass, then the output pass).
     public func generate(
-        clean: Bool, progress: (Int) -> Void = { _ in },
+        clean: Bool, secondHalf: Bool = false, progress: (Int) -> Void = { _ in },
         emit: (Volume, Range<Int>, UnsafeMutablePointer<Float>) throws -> Void
     ) throws {
         let (nx, ny, nz) = (info.size.x, info.size.y, info.size.z)
         let core = UnsafeMutablePointer<Float>.allocate(capacity: PhantomGenerator.coreSections * nx * ny)
-        defer { core.deallocate() }
+        let other = secondHalf ? UnsafeMutablePointer<Float>.allocate(capacity: PhantomGenerator.coreSections * nx * ny) : nil
+        defer {
+            core.deallocate()
+            other?.deallocate()
+        }
         // Pass 1: the mean and standard deviation of the imaged density.
         var statistics = RunningStatistics()
         for z0 in stride(from: 0, to: nz, by: PhantomGenerator.coreSections) {
@@ -119,8 +126,13 @@ public final class PhantomGenerator {
                 for i in range { core[i] = (core[i] - mean) * scale }
             }
             if clean { try emit(.clean, sections, core) }
-            addNoise(sections, to: core)
+            other?.update(from: core, count: count)
+            addNoise(sections, to: core, stream: PhantomGenerator.noiseStream)
             try emit(.noisy, sections, core)
+            if let other {
+                addNoise(sections, to: other, stream: PhantomGenerator.secondHalfNoiseStream)
+                try emit(.secondHalf, sections, other)
+            }
             progress(nz + sections.upperBound)
         }
     }
@@ -154,10 +166,13 @@ public final class PhantomGenerator {
         }
     }
 
-    /// Adds noise of variance 1/SNR to `values` (sections `sections`).
-    private func addNoise(_ sections: Range<Int>, to values: UnsafeMutablePointer<Float>) {
+    /// The random streams of the noisy volume's noise and of the second half's.
+    static let noiseStream: UInt64 = 0x4015E, secondHalfNoiseStream: UInt64 = 0x4015E2
+
+    /// Adds noise of variance 1/SNR drawn from `stream` to `values` (sections `sections`).
+    private func addNoise(_ sections: Range<Int>, to values: UnsafeMutablePointer<Float>, stream: UInt64) {
         let (nx, ny, d) = (info.size.x, info.size.y, PhantomGenerator.depth)
-        let random = RandomStream(seed: settings.seed, stream: 0x4015E)
+        let random = RandomStream(seed: settings.seed, stream: stream)
         let scale = noiseScale
         switch settings.noise {
         case .none:

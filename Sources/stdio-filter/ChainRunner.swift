@@ -21,6 +21,12 @@ struct ChainOptions: ParsableArguments {
             valueName: "z0:z1"))
     var zrange: SectionRange?
 
+    @Option(
+        help: ArgumentHelp(
+            "The second input of a stage that takes two halves (n2n): the other half's reconstruction, a path or '-' for stdin.",
+            valueName: "path"))
+    var pair: String?
+
     func validate() throws {
         if mode != nil && type != nil { throw ValidationError("give --mode or --type, not both") }
         if let mode, Convert.elementType(forMode: mode) == nil { throw ValidationError("--mode must be 0, 1, 2, 6 or 12 (got \(mode))") }
@@ -51,15 +57,16 @@ enum ChainRunner {
         command: String, operation: String
     ) throws {
         try run(
-            stages: stages, input: input, output: output, global: global, io: io, outputType: chain.outputType,
+            stages: stages, input: input, second: chain.pair, output: output, global: global, io: io, outputType: chain.outputType,
             slab: chain.slab, threads: chain.threads, zrange: chain.zrange?.range, command: command, operation: { _, _ in operation })
     }
 
     /// - Parameters:
+    ///   - second: the second input of a chain starting with a stage that takes two halves.
     ///   - outputType: the stored type, or nil for the chain's own (see ``Convert/defaultOutputType(for:format:)``).
     ///   - operation: the label added to the output, given the input's and the output's stored types.
     static func run(
-        stages: [any Stage], input: String, output: String, global: GlobalOptions, io: IOOptions, outputType: ElementType?,
+        stages: [any Stage], input: String, second: String? = nil, output: String, global: GlobalOptions, io: IOOptions, outputType: ElementType?,
         slab: Int?, threads: Int?, zrange: Range<Int>? = nil, command: String, operation: (ElementType, ElementType) -> String
     ) throws {
         let console = Console(command: command, quiet: global.quiet)
@@ -67,19 +74,21 @@ enum ChainRunner {
             try refuseTerminalOutput(output)
             if let threads { Parallel.threads = threads }
             Log.handler = { console.note($0) }
+            if input == "-" && second == "-" { throw ValidationError("only one input can be stdin ('-'): give the other half as a path") }
             let (source, reader) = try io.openInput(input, memoryBudget: global.memoryBytes(for: stages), console: console)
+            let other = try second.map { try io.openInput($0, memoryBudget: global.memoryBytes(for: stages), console: console) }
             var options = global.pipelineOptions(for: stages)
             options.slabSections = slab
             options.outputSections = zrange
             if zrange != nil, try io.outputFormat(for: output) != .mrc {
                 throw FilterError.invalidParameter(name: "zrange", value: output, expected: "an MRC output (part files record their place in MRC labels)")
             }
-            let pipeline = try Pipeline(reader: reader, stages: stages, options: options)
+            let pipeline = try Pipeline(reader: reader, second: other?.1, stages: stages, options: options)
             if global.verbose { console.note("memory plan within \(ByteCount(options.memoryBudget)): \(pipeline.plan)") }
             var info = pipeline.writtenInfo
             info.elementType = try outputType ?? Convert.defaultOutputType(for: info.elementType, format: io.outputFormat(for: output))
             let writer = try io.createOutput(
-                output, info: info, operation: operation(reader.info.elementType, info.elementType), protecting: [source], console: console)
+                output, info: info, operation: operation(reader.info.elementType, info.elementType), protecting: [source] + (other.map { [$0.0] } ?? []), console: console)
             do {
                 try pipeline.run(writer: writer)
                 try writer.finish()

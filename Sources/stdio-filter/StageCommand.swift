@@ -12,8 +12,11 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
             commandName: Factory.name,
             abstract: Factory.summary,
             discussion: Factory.discussion + "\n\nStage parameters:\n" + parameters
-                + "\n\nUsage: stdio-filter \(Factory.name) [--<parameter> <value> …] [<input>] [<output>]"
-                + "\n(input and output default to stdin and stdout)")
+                + (Factory.inputCount == 2
+                    ? "\n\nUsage: stdio-filter \(Factory.name) [--<parameter> <value> …] <first half> <second half> [<output>]"
+                        + "\n(either half may be '-' for stdin; the output defaults to stdout)"
+                    : "\n\nUsage: stdio-filter \(Factory.name) [--<parameter> <value> …] [<input>] [<output>]"
+                        + "\n(input and output default to stdin and stdout)"))
     }
 
     @OptionGroup var global: GlobalOptions
@@ -24,19 +27,27 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        let (given, paths) = try StageCommand.split(arguments)
-        guard paths.count <= 2 else {
-            throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
-        }
+        var (given, paths) = try StageCommand.split(arguments)
         let stage = try makeStages(command: Factory.name, quiet: global.quiet) {
             let stages = [try Factory.make(StageParameters(stage: Factory.name, schema: Factory.parameters, given: given))]
             try ChainSpec.checkStatistics(of: stages, spec: [ChainSpec.Element(name: Factory.name, parameters: given)])
             return stages
         }[0]
+        // A stage taking two halves reads `FIRST SECOND [OUTPUT]`, or `--pair SECOND FIRST [OUTPUT]`.
+        var options = chainOptions
+        if (stage as? PairedInputStage)?.takesSecondInput == true, options.pair == nil {
+            guard paths.count >= 2 else {
+                throw ValidationError("\(Factory.name) takes two inputs, the two halves: \(Factory.name) [--<parameter> <value> …] FIRST SECOND [OUTPUT] (or --pair SECOND)")
+            }
+            options.pair = paths.remove(at: 1)
+        }
+        guard paths.count <= 2 else {
+            throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
+        }
         let operation = ([Factory.name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
         try ChainRunner.run(
             stages: [stage], input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-",
-            global: global, chain: chainOptions, io: io, command: Factory.name, operation: operation)
+            global: global, chain: options, io: io, command: Factory.name, operation: operation)
     }
 
     /// `--name value` and `--name=value` pairs, and the remaining words (paths; `-` included).

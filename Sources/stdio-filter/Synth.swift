@@ -19,8 +19,12 @@ struct Synth: ParsableCommand {
             volumes of any size for benchmarks (check: --memory must hold 32 sections plus 16).
             The measuring pass makes the volume once before writing it.
 
+            --halves writes a second noisy volume: the same clean volume with independent noise of
+            the same kind and SNR, as two half-tomograms from even and odd tilts are (for n2n).
+
             Examples:
               stdio-filter synth tomo.mrc --clean truth.mrc
+              stdio-filter synth even.mrc --halves odd.mrc --clean truth.mrc
               stdio-filter synth --size 512x512x200 --noise white --snr 0.5 --seed 7 noisy.mrc
               stdio-filter synth --size 1024x1024x1024 | stdio-filter s2s --model m.safetensors > out.mrc
             """)
@@ -36,6 +40,9 @@ struct Synth: ParsableCommand {
 
     @Option(help: ArgumentHelp("Also write the noise-free ground truth here.", valueName: "path"))
     var clean: String?
+
+    @Option(help: ArgumentHelp("Also write a second half here: the same clean volume with independent noise of the same kind and SNR.", valueName: "path"))
+    var halves: String?
 
     @Option(help: ArgumentHelp("Volume size in voxels, XxYxZ.", valueName: "XxYxZ"))
     var size: String = "128x128x64"
@@ -117,10 +124,12 @@ struct Synth: ParsableCommand {
         try console.run {
             try refuseTerminalOutput(output)
             if let threads { Parallel.threads = threads }
-            if let clean, clean == output || clean == "-" && output == "-" {
-                throw FilterError.unsupported(source: "synth --clean \(clean)", what: "the clean and the noisy volume would go to the same place", hint: "give two different paths")
+            let destinations = [output] + [clean, halves].compactMap { $0 }
+            if Set(destinations).count < destinations.count {
+                throw FilterError.unsupported(
+                    source: "synth \(destinations.joined(separator: " "))", what: "two of the volumes (noisy, --clean, --halves) would go to the same place", hint: "give different paths")
             }
-            let needed = PhantomGenerator.bytes(for: settings.size) + MemoryPlan.runtimeOverhead
+            let needed = PhantomGenerator.bytes(for: settings.size, secondHalf: halves != nil) + MemoryPlan.runtimeOverhead
             guard needed <= global.memoryBytes else {
                 throw FilterError.memoryBudget(what: "synth of \(settings.size) voxels (a slab of 32 sections and an output slab of 16)", needed: needed, budget: global.memoryBytes)
             }
@@ -133,13 +142,19 @@ struct Synth: ParsableCommand {
                     info.labels[0] = String("stdio-filter synth seed=\(settings.seed) ground truth (no noise)".prefix(80))
                     writers[.clean] = try io.createOutput(clean, info: info, operation: "synth", protecting: [], console: console)
                 }
+                if let halves {
+                    var info = generator.info
+                    info.labels[0] = String("stdio-filter synth seed=\(settings.seed) second half (independent noise)".prefix(80))
+                    writers[.secondHalf] = try io.createOutput(halves, info: info, operation: "synth", protecting: [], console: console)
+                }
                 let progress = ProgressReporter(label: "synth \(settings.size)", total: 2 * settings.size.z, enabled: !global.quiet)
-                try generator.generate(clean: clean != nil, progress: progress.update) { volume, sections, values in
+                try generator.generate(clean: clean != nil, secondHalf: halves != nil, progress: progress.update) { volume, sections, values in
                     try writers[volume]!.writeRows(sections.count * settings.size.y, from: values)
                 }
                 progress.finish()
                 try writers[.noisy]!.finish()
                 try writers[.clean]?.finish()
+                try writers[.secondHalf]?.finish()
             } catch {
                 writers.values.forEach { $0.abort() }
                 throw error

@@ -32,7 +32,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     ///   - slabSections: a fixed slab thickness, or nil to choose the thickest that fits.
     ///   - readAhead: sections the reader thread reads ahead per chunk, or nil for no reader thread.
     static func make(
-        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool
+        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool = false
     ) throws -> MemoryPlan {
         let out = infos.last!
         let outSectionBytes = out.size.sectionVoxels * 4
@@ -41,7 +41,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         var smallest: MemoryPlan?
         let wholeVolume = stages.indices.filter { stages[$0] is WholeVolumeStage }
         for t in candidates {
-            let plan = layout(stages: stages, infos: infos, slab: t, readAhead: readAhead, writerThread: writerThread)
+            let plan = layout(stages: stages, infos: infos, slab: t, readAhead: readAhead, writerThread: writerThread, secondInput: secondInput)
             smallest = plan
             let available = budget - plan.bytes - runtimeOverhead
             guard available >= 0 else { continue }
@@ -72,7 +72,8 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     }
 
     /// The requests and memory of every node for output slabs of `slab` sections.
-    static func layout(stages: [any Stage], infos: [VolumeInfo], slab: Int, readAhead: Int?, writerThread: Bool) -> MemoryPlan {
+    ///   - secondInput: whether the first stage reads a second input of the input's geometry.
+    static func layout(stages: [any Stage], infos: [VolumeInfo], slab: Int, readAhead: Int?, writerThread: Bool, secondInput: Bool = false) -> MemoryPlan {
         var requests = [Int](repeating: 0, count: stages.count + 1)
         var parts: [(String, Int)] = []
         requests[stages.count] = slab
@@ -89,6 +90,9 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         }
         parts.reverse()
         parts.insert(("reader", ReaderSource.bytes(info: infos[0], capacity: requests[0], readAhead: readAhead)), at: 0)
+        if secondInput {
+            parts.insert(("second reader", ReaderSource.bytes(info: infos[0], capacity: requests[0], readAhead: readAhead)), at: 1)
+        }
         let outSectionBytes = infos.last!.size.sectionVoxels * 4
         let writer = (writerThread ? 2 * slab * outSectionBytes : 0) + min(slab * outSectionBytes, MRCWriter.encodeChunkBytes)
         parts.append(("writer", writer))

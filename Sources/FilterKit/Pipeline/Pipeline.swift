@@ -40,6 +40,8 @@ public final class Pipeline {
     public let plan: MemoryPlan
     public let options: PipelineOptions
     private var reader: VolumeReader
+    /// The second input of the chain's first stage, a ``PairedInputStage``, or nil.
+    private var second: VolumeReader?
     /// The first stage `reader` feeds (later than 0 once stages before a prepass were spooled).
     private var first = 0
 
@@ -55,10 +57,14 @@ public final class Pipeline {
     /// Whether some stage reads its input more than once.
     public var needsPrepass: Bool { stages.contains { (($0 as? PrepassStage)?.prepassCount ?? 0) > 0 } }
 
-    public init(reader: VolumeReader, stages: [any Stage], options: PipelineOptions) throws {
+    /// - Parameter second: the second input of a chain that starts with a ``PairedInputStage``
+    ///   (the other half); checked against `reader`'s geometry here, before any voxel is read.
+    public init(reader: VolumeReader, second: VolumeReader? = nil, stages: [any Stage], options: PipelineOptions) throws {
         self.reader = reader
+        self.second = second
         self.stages = stages
         self.options = options
+        try Pipeline.checkSecondInput(second, of: reader, stages: stages)
         var infos = [reader.info]
         for stage in stages {
             let next: VolumeInfo
@@ -83,7 +89,37 @@ public final class Pipeline {
         let readAhead = options.backgroundIO && !stages.isEmpty ? Pipeline.readAheadSections(reader.info) : nil
         plan = try MemoryPlan.make(
             stages: stages, infos: infos, budget: options.memoryBudget, slabSections: options.slabSections,
-            readAhead: readAhead, writerThread: options.backgroundIO)
+            readAhead: readAhead, writerThread: options.backgroundIO, secondInput: second != nil)
+    }
+
+    /// A second input goes with a first stage that takes one, and describes the same volume.
+    static func checkSecondInput(_ second: VolumeReader?, of reader: VolumeReader, stages: [any Stage]) throws {
+        let paired = stages.indices.filter { (stages[$0] as? PairedInputStage)?.takesSecondInput == true }
+        guard let second else {
+            if let i = paired.first {
+                throw FilterError.invalidParameter(
+                    name: "\(stages[i].name) input", value: reader.sourceName, expected: "a second input, the other half (`--pair FILE`, or two input paths)")
+            }
+            return
+        }
+        guard paired == [0] else {
+            let chain = stages.map(\.name).joined(separator: ",")
+            throw FilterError.invalidParameter(
+                name: "pair", value: second.sourceName,
+                expected: paired.isEmpty ? "a chain whose stage takes two halves, such as n2n (the chain is '\(chain)')"
+                    : "the stage taking two halves first in the chain (the chain is '\(chain)'); run the stages before it on each half first")
+        }
+        let (a, b) = (reader.info, second.info)
+        if a.size != b.size {
+            throw FilterError.mismatchedInputs(first: reader.sourceName, second: second.sourceName, difference: "sizes \(a.size) and \(b.size)")
+        }
+        let scale = max(abs(a.voxelSize.x), abs(a.voxelSize.y), abs(a.voxelSize.z), abs(b.voxelSize.x), abs(b.voxelSize.y), abs(b.voxelSize.z))
+        let gap = max(abs(a.voxelSize.x - b.voxelSize.x), abs(a.voxelSize.y - b.voxelSize.y), abs(a.voxelSize.z - b.voxelSize.z))
+        if gap > 1e-4 * scale {
+            throw FilterError.mismatchedInputs(
+                first: reader.sourceName, second: second.sourceName,
+                difference: "voxel sizes \(a.voxelSize.x),\(a.voxelSize.y),\(a.voxelSize.z) and \(b.voxelSize.x),\(b.voxelSize.y),\(b.voxelSize.z) Å")
+        }
     }
 
     /// Sections per read-ahead chunk: about 4 MiB.
@@ -107,9 +143,15 @@ public final class Pipeline {
         guard !prepared else { return }
         prepared = true
         let startsLater = (options.outputSections?.lowerBound ?? 0) > 0
-        if needsPrepass || startsLater || (stages.first as? TileStage)?.boundary == .periodic, !reader.supportsRandomAccess {
+        let rereads = needsPrepass || startsLater || (stages.first as? TileStage)?.boundary == .periodic
+        if rereads, !reader.supportsRandomAccess {
             let progress = ProgressReporter(label: "spooling \(reader.sourceName) to disk", total: reader.info.size.z, enabled: options.showProgress)
             reader = try SpooledVolume(copying: reader, directory: options.spoolDirectory, progress: progress.update)
+            progress.finish()
+        }
+        if let input = second, rereads, !input.supportsRandomAccess {
+            let progress = ProgressReporter(label: "spooling \(input.sourceName) to disk", total: input.info.size.z, enabled: options.showProgress)
+            second = try SpooledVolume(copying: input, directory: options.spoolDirectory, progress: progress.update)
             progress.finish()
         }
         for (index, stage) in stages.enumerated() {
@@ -137,7 +179,9 @@ public final class Pipeline {
         for i in first..<count {
             let request = plan.requests[i + 1]
             if let stage = stages[i] as? TileStage {
-                node = try StageSource(stage: stage, upstream: node, info: infos[i + 1], capacity: request, chunk: request)
+                // Only the first stage takes a second input (checked at construction).
+                let other = i == 0 ? second.map { ReaderSource(reader: $0, capacity: plan.requests[0], readAhead: ahead) } : nil
+                node = try StageSource(stage: stage, upstream: node, second: other, info: infos[i + 1], capacity: request, chunk: request)
             } else if let stage = stages[i] as? WholeVolumeStage, let reservation = plan.reservations[i] {
                 let progress = ProgressReporter(label: "\(stage.name) (\(reservation.mode)) reading", total: infos[i].size.z, enabled: options.showProgress)
                 node = WholeVolumeSource(
@@ -155,6 +199,7 @@ public final class Pipeline {
 
     private func runPrepass(_ stage: PrepassStage, at index: Int, pass: Int) throws {
         let source = try makeNodes(stageCount: index, readAhead: false)
+        let paired = index == 0 ? second.map { (stage as! PairedInputStage, ReaderSource(reader: $0, capacity: plan.requests[0], readAhead: nil)) } : nil
         let info = infos[index]
         let step = plan.requests[index]
         let progress = ProgressReporter(label: "\(stage.name) prepass \(pass + 1)/\(stage.prepassCount)", total: info.size.z, enabled: options.showProgress)
@@ -162,9 +207,14 @@ public final class Pipeline {
         while z < info.size.z {
             let count = min(step, info.size.z - z)
             try source.provide(z..<(z + count))
+            try paired?.1.provide(z..<(z + count))
             for k in 0..<count {
                 do {
-                    try stage.prepass(pass, sections: source.section(z + k), count: 1, info: info)
+                    if let (stage, other) = paired {
+                        try stage.prepass(pass, sections: source.section(z + k), second: other.section(z + k), count: 1, info: info)
+                    } else {
+                        try stage.prepass(pass, sections: source.section(z + k), count: 1, info: info)
+                    }
                 } catch {
                     throw FilterError.stage(name: stage.name, region: "prepass, section \(z + k)", message: "\(error)")
                 }

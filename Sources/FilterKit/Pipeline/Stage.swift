@@ -72,6 +72,23 @@ public protocol PrepassStage: TileStage {
     func finishPrepass(_ pass: Int) throws
 }
 
+/// A stage that reads a second volume of its input's geometry in lockstep with its input: two
+/// independent reconstructions of the same specimen (even and odd tilts or frames), as
+/// Noise2Noise training needs.
+///
+/// The pipeline checks the two volumes agree (size, voxel size) before reading a voxel, spools a
+/// pipe for either when a prepass needs it, and feeds both through ``prepass(_:sections:second:count:info:)``
+/// and ``process(_:second:into:)`` instead of the one-input calls. A paired stage comes first in
+/// its chain: the second input reaches it as read.
+public protocol PairedInputStage: PrepassStage {
+    /// Whether this instance reads a second input (a stage may take one only with some parameters).
+    var takesSecondInput: Bool { get }
+    /// The prepass over both inputs: the same sections of each.
+    func prepass(_ pass: Int, sections: UnsafePointer<Float>, second: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws
+    /// Computes `output.box` from both inputs' padded tiles (the same box of each).
+    func process(_ input: Tile, second: Tile, into output: MutableTile) throws
+}
+
 /// The input voxels of a region, as one XY plane per section.
 ///
 /// Plane `k` holds section `box.origin.z + k`: `box.size.x × box.size.y` voxels, X fastest,

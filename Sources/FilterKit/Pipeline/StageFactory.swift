@@ -13,10 +13,13 @@ public protocol StageFactory: Sendable {
     static var parameters: [StageParameter] { get }
     /// Builds the stage; parameter values were checked against ``parameters`` but not their meaning.
     static func make(_ parameters: StageParameters) throws -> any Stage
+    /// Input volumes the stage reads: 1, or 2 for a ``PairedInputStage`` (two halves).
+    static var inputCount: Int { get }
 }
 
 extension StageFactory {
     public static var discussion: String { "" }
+    public static var inputCount: Int { 1 }
 }
 
 /// The stages this build knows, looked up by name.

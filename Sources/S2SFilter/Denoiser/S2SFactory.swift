@@ -1,8 +1,8 @@
 import FilterKit
 
-/// The stages of this module: `s2s`.
+/// The stages of this module: `s2s` and `n2n`.
 public enum S2SPlugin {
-    public static let factories: [any StageFactory.Type] = [S2SFactory.self]
+    public static let factories: [any StageFactory.Type] = [S2SFactory.self, N2NFactory.self]
 }
 
 /// `s2s`: Self2Self denoising trained on the volume itself.
@@ -25,22 +25,71 @@ public enum S2SFactory: StageFactory {
         With --model and --stats (from `stdio-filter stats --json`) there is no prepass at all.
         Example: stdio-filter s2s --steps 400 --save-model m.safetensors in.mrc out.mrc
         """
-    public static let parameters = [
-        StageParameter("preset", .choice(["lite", "full"]), default: "lite", help: "network size (lite: 0.4 M parameters, full: 3 M)"),
-        StageParameter("patch", .integer(8...256), default: "32", unit: "voxels", help: "training patch side (a multiple of 8 for lite, 32 for full)"),
-        StageParameter("steps", .integer(0...1_000_000), default: "2000", help: "training steps at most"),
-        StageParameter("train-minutes", .number(0...10_000), default: "7", unit: "min", help: "training time at most (the usual limit: results then depend on machine speed; give --steps with a large --train-minutes to reproduce a run exactly)"),
-        StageParameter("batch", .integer(1...64), default: "2", help: "masked copies per step"),
-        StageParameter("lr", .number(1e-7...1), default: "0.0004", help: "Adam learning rate"),
-        StageParameter("average", .number(0...0.9999), default: "0.995", help: "decay of the moving average of the weights that predicts (0: the last step's weights)"),
+    public static let parameters = S2SParameters.network + [
         StageParameter("mask", .choice(["auto", "xline", "point", "block", "mixed"]), default: "auto", help: "what is hidden from the network (auto: the measured noise correlation's region)"),
         StageParameter("cell-factor", .integer(2...16), default: "3", help: "mask=auto: blind cells this many times the noise correlation's reach on each axis"),
         StageParameter("mask-rate", .number(0.01...0.9), default: "0.3", help: "fraction of voxels hidden (xline, point, block, mixed)"),
         StageParameter("noise-threshold", .number(0.01...1), default: "0.1", help: "mask=auto hides the neighbours whose noise correlation reaches this in magnitude"),
         StageParameter("block", .integer(2...16), default: "2", unit: "voxels", help: "cube edge for mask=block and mask=mixed"),
         StageParameter("line", .integer(3...15), default: "5", unit: "voxels", help: "run length along X for mask=xline"),
-        StageParameter("dropout", .number(0...0.9), default: "0.3", help: "dropout rate of the decoder (kept on when predicting)"),
         StageParameter("samples", .integer(1...1000), default: "8", help: "prediction draws averaged per tile (mask=auto: passes, rounded down to a multiple of 8)"),
+    ] + S2SParameters.tiling
+
+    public static func make(_ p: StageParameters) throws -> any Stage {
+        var s = try S2SParameters.settings(p)
+        // Every parameter is checked, whichever the mask uses.
+        let (maskName, block, line, threshold) = (try p.choice("mask"), try p.integer("block"), try p.integer("line"), try p.number("noise-threshold"))
+        s.mask = maskName == "auto" ? .measured(threshold: threshold) : .fixed(MaskKind.named(maskName, block: block, line: line)!)
+        s.maskRate = Float(try p.number("mask-rate"))
+        s.cellFactor = try p.integer("cell-factor")
+        s.samples = try p.integer("samples")
+        return try S2SStage(settings: s)
+    }
+}
+
+/// `n2n`: Noise2Noise denoising trained on two independent halves (even/odd tilts or frames).
+public enum N2NFactory: StageFactory {
+    public static let name = "n2n"
+    public static let summary = "Noise2Noise denoising: the s2s U-Net trained on two independent halves, each towards the other"
+    public static let discussion = """
+        Takes two inputs: two reconstructions of the same specimen from independent halves of the
+        data (even and odd tilts or frames, as Warp, AreTomo3, RELION 5 or IMOD write them); their
+        sizes and voxel sizes must agree. Reads both once for the mean, standard deviation and
+        training patches at the same positions (a pipe is spooled to $TMPDIR), trains the s2s
+        network to predict each half's patch from the other's (the same flips and rotations for
+        both; no masks: the halves' noise is independent, however correlated it is within each),
+        then predicts tile by tile the mean of both halves' predictions, without dropout
+        (deterministic, as cryoCARE). Models saved with --save-model say they were trained on
+        halves; --model reuses one.
+        Example: stdio-filter n2n even.mrc odd.mrc out.mrc
+                 stdio-filter run --chain n2n --pair odd.mrc even.mrc out.mrc
+        """
+    public static let parameters = S2SParameters.network + S2SParameters.tiling
+    public static let inputCount = 2
+
+    public static func make(_ p: StageParameters) throws -> any Stage {
+        var s = try S2SParameters.settings(p)
+        s.halves = true
+        return try S2SStage(settings: s)
+    }
+}
+
+/// The parameters `s2s` and `n2n` share.
+enum S2SParameters {
+    /// The network and its training.
+    static let network = [
+        StageParameter("preset", .choice(["lite", "full"]), default: "lite", help: "network size (lite: 0.4 M parameters, full: 3 M)"),
+        StageParameter("patch", .integer(8...256), default: "32", unit: "voxels", help: "training patch side (a multiple of 8 for lite, 32 for full)"),
+        StageParameter("steps", .integer(0...1_000_000), default: "2000", help: "training steps at most"),
+        StageParameter("train-minutes", .number(0...10_000), default: "7", unit: "min", help: "training time at most (the usual limit: results then depend on machine speed; give --steps with a large --train-minutes to reproduce a run exactly)"),
+        StageParameter("batch", .integer(1...64), default: "2", help: "patches per step"),
+        StageParameter("lr", .number(1e-7...1), default: "0.0004", help: "Adam learning rate"),
+        StageParameter("average", .number(0...0.9999), default: "0.995", help: "decay of the moving average of the weights that predicts (0: the last step's weights)"),
+        StageParameter("dropout", .number(0...0.9), default: "0.3", help: "dropout rate of the decoder while training"),
+    ]
+
+    /// Prediction tiles, the seed and models.
+    static let tiling = [
         StageParameter("tile", .integer(8...256), default: "32", unit: "voxels", help: "output tile side"),
         StageParameter("halo", .integer(0...128), default: "8", unit: "voxels", help: "context around each tile (tile + 2·halo a multiple of 8 for lite)"),
         StageParameter("seed", .integer(0...Int(Int32.max)), default: "0", help: "random seed (same seed, same output)"),
@@ -49,7 +98,8 @@ public enum S2SFactory: StageFactory {
         StageParameter("stats", .path, default: "none", help: "mean and std from `stdio-filter stats --json` (with --model: no prepass, so a part of a split run reads only its sections)"),
     ]
 
-    public static func make(_ p: StageParameters) throws -> any Stage {
+    /// The settings of ``network`` and ``tiling``.
+    static func settings(_ p: StageParameters) throws -> S2SSettings {
         var s = S2SSettings()
         s.presetName = try p.choice("preset")
         s.network = UNetConfiguration.preset(s.presetName)!
@@ -59,13 +109,7 @@ public enum S2SFactory: StageFactory {
         s.trainMinutes = try p.number("train-minutes")
         s.batch = try p.integer("batch")
         s.learningRate = Float(try p.number("lr"))
-        // Every parameter is checked, whichever the mask uses.
-        let (maskName, block, line, threshold) = (try p.choice("mask"), try p.integer("block"), try p.integer("line"), try p.number("noise-threshold"))
-        s.mask = maskName == "auto" ? .measured(threshold: threshold) : .fixed(MaskKind.named(maskName, block: block, line: line)!)
-        s.maskRate = Float(try p.number("mask-rate"))
-        s.cellFactor = try p.integer("cell-factor")
         s.averageDecay = Float(try p.number("average"))
-        s.samples = try p.integer("samples")
         s.tile = try p.integer("tile")
         s.halo = try p.integer("halo")
         s.seed = UInt64(try p.integer("seed"))
@@ -74,8 +118,8 @@ public enum S2SFactory: StageFactory {
         s.statisticsPath = try p.path("stats")
         let m = 1 << s.network.pools
         guard s.patch % m == 0 else {
-            throw FilterError.invalidParameter(name: "s2s patch", value: "\(s.patch)", expected: "a multiple of \(m) for the \(s.presetName) net")
+            throw FilterError.invalidParameter(name: "\(p.stage) patch", value: "\(s.patch)", expected: "a multiple of \(m) for the \(s.presetName) net")
         }
-        return try S2SStage(settings: s)
+        return s
     }
 }

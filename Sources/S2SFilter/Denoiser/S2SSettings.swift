@@ -4,6 +4,9 @@ import FilterKit
 public struct S2SSettings: Sendable, Equatable {
     public var network: UNetConfiguration = .lite
     public var presetName = "lite"
+    /// Noise2Noise (`n2n`): train on two independent halves of the data, each predicting the
+    /// other, and predict both halves' mean; no masks. Otherwise Self2Self on the volume itself.
+    public var halves = false
     /// Cubic training patch side (a multiple of 2^pools).
     public var patch = 32
     public var steps = 2000

@@ -1,7 +1,8 @@
 import CMalloc
 import FilterKit
 
-/// Self2Self denoising as a streaming stage (Quan et al. 2020, in 3-D for tomograms).
+/// Self2Self denoising as a streaming stage (Quan et al. 2020, in 3-D for tomograms), and with
+/// two independent halves of the data Noise2Noise (`n2n`, Lehtinen et al. 2018, as cryoCARE).
 ///
 /// - **Prepass** (the input is read once before the output): global mean and standard deviation,
 ///   and training patches at positions chosen up front from the seed, filled as sections pass.
@@ -13,8 +14,14 @@ import FilterKit
 /// - **Prediction** tile by tile on a global grid of `tile`-sided cubes, each seen with `halo`
 ///   voxels of context, as the mean of `samples` mask and dropout draws keyed to the tile's
 ///   coordinates, so the output does not depend on slab size, thread count or a pipe.
-public final class S2SStage: PrepassStage, StatisticsConsumer {
-    public let name = "s2s"
+///
+/// With ``S2SSettings/halves`` the stage reads a second input (``PairedInputStage``): patches at
+/// the same positions of both halves, training of each half's patch towards the other's (same
+/// flips and rotations, no masks, the loss on every voxel), and prediction as the mean of both
+/// halves' predictions (deterministic, no dropout).
+public final class S2SStage: PairedInputStage, StatisticsConsumer {
+    public var name: String { settings.halves ? "n2n" : "s2s" }
+    public var takesSecondInput: Bool { settings.halves }
     public var boundary: BoundaryMode { .reflect }
     public private(set) var settings: S2SSettings
     public private(set) var network: UNet
@@ -26,6 +33,8 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
     public let statisticsFile: (statistics: VolumeStatistics, path: String)?
     /// The training patches, while the prepass fills them and training uses them.
     private var sampler: PatchSampler?
+    /// The second half's patches at the same positions (two halves).
+    private var secondSampler: PatchSampler?
     /// The mask used for training and prediction: given, read from the model, or built from the
     /// measured noise correlation at the end of the prepass.
     public private(set) var mask: MaskKind?
@@ -62,12 +71,23 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
             let (net, metadata) = try UNet.load(from: path)
             network = net
             self.settings.network = net.configuration
-            mask = try S2SStage.predictionMask(settings.mask, metadata: metadata, path: path)
-            Log.info("model \(path): trained with \(metadata["s2s.mask"] ?? "unknown") masks, \(metadata["s2s.steps"] ?? "?") steps; predicting with \(mask!) masks")
+            let method = metadata["s2s.method"] ?? S2SStage.selfToSelfMethod
+            guard (method == S2SStage.twoHalvesMethod) == settings.halves else {
+                throw FilterError.invalidParameter(
+                    name: "\(settings.halves ? "n2n" : "s2s") model", value: path,
+                    expected: method == S2SStage.twoHalvesMethod ? "a model trained by s2s (this one was trained on two halves: use it with n2n)"
+                        : "a model trained on two halves by n2n (this one was trained by s2s with masks: use it with s2s)")
+            }
+            if settings.halves {
+                Log.info("model \(path): trained on two halves, \(metadata["s2s.steps"] ?? "?") steps")
+            } else {
+                mask = try S2SStage.predictionMask(settings.mask, metadata: metadata, path: path)
+                Log.info("model \(path): trained with \(metadata["s2s.mask"] ?? "unknown") masks, \(metadata["s2s.steps"] ?? "?") steps; predicting with \(mask!) masks")
+            }
             trained = true
         } else {
             network = UNet(settings.network, seed: settings.seed)
-            if case let .fixed(kind) = settings.mask { mask = kind }
+            if case let .fixed(kind) = settings.mask, !settings.halves { mask = kind }
         }
         let m = network.sizeMultiple
         guard settings.predictionBlock % m == 0 else {
@@ -98,6 +118,9 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
 
     public var prepassCount: Int { trained && statisticsFile != nil ? 0 : 1 }
 
+    /// The model metadata's `s2s.method`: which training made the weights.
+    static let selfToSelfMethod = "self2self", twoHalvesMethod = "noise2noise"
+
     /// The network's activations and a row of tiles need more than the streaming stages: 512 MiB
     /// holds sections up to about 900×900 with the default tiles.
     public var suggestedMemoryBudget: Int? { 512 << 20 }
@@ -121,8 +144,9 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         // first prediction, which holds the cached row of tiles and one block's activations.
         let s = settings, p = s.patch, b = s.predictionBlock
         let row = s.tile * output.size.x * output.size.y * 4
+        let patchSets = s.halves ? 2 : 1
         let training = trained ? 0 : network.activationBytes(TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1), training: true)
-            + network.workspaceBytes(training: true) + (s.patchCount + 3 * s.batch) * p * p * p * 4
+            + network.workspaceBytes(training: true) + (patchSets * s.patchCount + 4 * s.batch) * p * p * p * 4
         let predicting = network.activationBytes(TensorShape(depth: b, height: b, width: b, channels: 1), training: false)
             + network.workspaceBytes(training: false) + 4 * b * b * b * 4
         return max(training, row + predicting)
@@ -137,16 +161,26 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         sampler!.add(sections: sections, count: count, size: info.size)
     }
 
+    /// The prepass over two halves: statistics of both together, patches at the same positions.
+    public func prepass(_ pass: Int, sections: UnsafePointer<Float>, second: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws {
+        try prepass(pass, sections: sections, count: count, info: info)
+        if statisticsFile == nil { statistics.add(second, count: count * info.size.sectionVoxels) }
+        guard !trained else { return }
+        if secondSampler == nil { secondSampler = PatchSampler(count: settings.patchCount, side: settings.patch, volume: info.size, seed: settings.seed) }
+        secondSampler!.add(sections: second, count: count, size: info.size)
+    }
+
     public func finishPrepass(_ pass: Int) throws {
         if statisticsFile == nil {
             try S2SStage.checkMoments(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
             moments = (statistics.mean, statistics.standardDeviation)
         }
         if !trained {
-            if case let .measured(threshold) = settings.mask { measureNoise(threshold: threshold) }
+            if case let .measured(threshold) = settings.mask, !settings.halves { measureNoise(threshold: threshold) }
             try train()
         }
         sampler = nil
+        secondSampler = nil
     }
 
     /// Measures the noise correlation on the training patches and builds the mask that hides it.
@@ -189,11 +223,20 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
     // MARK: Training
 
     private func train() throws {
-        let s = settings, p = s.patch, mask = mask!
-        sampler!.standardise(mean: Float(moments!.mean), standardDeviation: Float(moments!.standardDeviation))
+        let s = settings, p = s.patch, mask = mask
+        let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
+        sampler!.standardise(mean: mean, standardDeviation: std)
+        secondSampler?.standardise(mean: mean, standardDeviation: std)
         let patches = sampler!.patches
+        // Two halves: each half's patch learns the other's at the same place, in both directions.
+        let others = secondSampler?.patches
         let shape = TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1)
         let input = Tensor(shape), visible = Tensor(shape), weight = Tensor(shape), gradient = Tensor(shape)
+        let target = others == nil ? nil : Tensor(shape)
+        if others != nil {
+            visible.data.update(repeating: 1, count: visible.count)
+            weight.data.update(repeating: 1, count: weight.count)
+        }
         // Masks are drawn in the volume's frame, where the noise correlation was measured, then
         // flipped and rotated with their patch.
         let drawnVisible = Tensor(shape), drawnWeight = Tensor(shape)
@@ -204,18 +247,25 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         let random = RandomStream(seed: s.seed, stream: 0x7A41)
         var recent: [Float] = []
         var step = 0
-        Log.info("training the \(s.presetName) net (\(network.parameterCount) parameters) on \(patches.count) patches of \(p)³, batch \(s.batch), \(mask) masks\(mask.hidesFixedRate ? " at \(s.maskRate)" : ""), up to \(s.steps) steps or \(formatMinutes(s.trainMinutes))")
+        let what = mask.map { "\($0) masks\($0.hidesFixedRate ? " at \(s.maskRate)" : "")" } ?? "two halves, each towards the other"
+        Log.info("training the \(s.presetName) net (\(network.parameterCount) parameters) on \(patches.count) patches of \(p)³, batch \(s.batch), \(what), up to \(s.steps) steps or \(formatMinutes(s.trainMinutes))")
         while step < s.steps && ProgressReporter.now() < deadline {
             let draw = random.child(UInt64(step))
-            mask.fill(drawnVisible, lossWeight: drawnWeight, rate: s.maskRate, stream: draw.child(1))
+            mask?.fill(drawnVisible, lossWeight: drawnWeight, rate: s.maskRate, stream: draw.child(1))
             for b in 0..<s.batch {
                 let which = Int(draw.bits(UInt64(b)) % UInt64(patches.count))
                 let augmentation = PatchAugmentation(code: draw.bits(UInt64(100 + b)))
+                if let others, let target {
+                    let (from, to) = draw.bits(UInt64(200 + b)) & 1 == 0 ? (patches[which], others[which]) : (others[which], patches[which])
+                    from.withUnsafeBufferPointer { augmentation.apply($0.baseAddress!, side: p, into: input.data + b * item) }
+                    to.withUnsafeBufferPointer { augmentation.apply($0.baseAddress!, side: p, into: target.data + b * item) }
+                    continue
+                }
                 patches[which].withUnsafeBufferPointer { augmentation.apply($0.baseAddress!, side: p, into: input.data + b * item) }
                 augmentation.apply(drawnVisible.data + b * item, side: p, into: visible.data + b * item)
                 augmentation.apply(drawnWeight.data + b * item, side: p, into: weight.data + b * item)
             }
-            let loss = network.trainStep(input, mask: visible, lossWeight: weight, gradient: gradient, optimizer: &adam, stream: draw.child(2))
+            let loss = network.trainStep(input, target: target, mask: visible, lossWeight: weight, gradient: gradient, optimizer: &adam, stream: draw.child(2))
             guard loss.isFinite else {
                 throw FilterError.unsupported(source: name, what: "training diverged at step \(step + 1) (loss \(loss))", hint: "lower --lr")
             }
@@ -242,10 +292,14 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         _ = sf_malloc_trim()
         if let path = s.saveModelPath {
             var metadata = [
-                "s2s.mask": "\(mask)", "s2s.mask_rate": "\(s.maskRate)", "s2s.steps": "\(step)", "s2s.patch": "\(p)",
+                "s2s.method": s.halves ? S2SStage.twoHalvesMethod : S2SStage.selfToSelfMethod, "s2s.steps": "\(step)", "s2s.patch": "\(p)",
                 "s2s.batch": "\(s.batch)", "s2s.lr": "\(s.learningRate)", "s2s.seed": "\(s.seed)",
                 "s2s.final_loss": "\(finalLoss ?? .nan)", "s2s.mean": "\(moments!.mean)", "s2s.std": "\(moments!.standardDeviation)",
             ]
+            if let mask {
+                metadata["s2s.mask"] = "\(mask)"
+                metadata["s2s.mask_rate"] = "\(s.maskRate)"
+            }
             if case let .cells(cells) = mask {
                 metadata["s2s.blind_region"] = cells.region.metadata
                 metadata["s2s.blind_cells"] = "\(cells.cell.x),\(cells.cell.y),\(cells.cell.z)"
@@ -259,12 +313,21 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
     // MARK: Prediction
 
     public func process(_ input: Tile, into output: MutableTile) throws {
+        try process(input, second: nil, into: output)
+    }
+
+    public func process(_ input: Tile, second: Tile, into output: MutableTile) throws {
+        try process(input, second: Optional(second), into: output)
+    }
+
+    private func process(_ input: Tile, second: Tile?, into output: MutableTile) throws {
+        precondition((second != nil) == settings.halves, "\(name): the pipeline gives a second input exactly when the stage takes one")
         let t = settings.tile
         let (nx, ny) = (output.box.size.x, output.box.size.y)
         for z in output.box.range(2) {
             let row = z / t
             if cachedRowIndex != row {
-                predictRow(row, input: input)
+                predictRow(row, input: input, second: second)
                 cachedRowIndex = row
             }
             let plane = (z - row * t) * nx * ny
@@ -274,8 +337,9 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
         }
     }
 
-    /// Predicts sections `row·tile ..< (row + 1)·tile` (full XY) from the input tile's planes.
-    private func predictRow(_ row: Int, input: Tile) {
+    /// Predicts sections `row·tile ..< (row + 1)·tile` (full XY) from the input tile's planes
+    /// (and the second half's, with two halves).
+    private func predictRow(_ row: Int, input: Tile, second: Tile?) {
         let s = settings, t = s.tile, h = s.halo, b = s.predictionBlock
         let (nx, ny) = (volume.x, volume.y)
         let width = input.box.size.x
@@ -284,24 +348,39 @@ public final class S2SStage: PrepassStage, StatisticsConsumer {
             let shape = TensorShape(depth: b, height: b, width: b, channels: 1)
             blockBuffers = (Tensor(shape), Tensor(shape), Tensor(shape))
             if case .cells = mask { blindBuffer = Tensor(shape) }
+            if settings.halves { blockBuffers!.mask.data.update(repeating: 1, count: blockBuffers!.mask.count) }
         }
         let (block, visible, sum) = blockBuffers!
-        let mask = mask!
         let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
         let firstPlane = row * t - h - input.box.origin.z
+        /// Tile (ty, tx) of this row with its halo, standardised, from `tile`'s planes.
+        func load(_ tile: Tile, ty: Int, tx: Int) {
+            for z in 0..<b {
+                let plane = tile.plane(firstPlane + z)
+                for y in 0..<b {
+                    let from = plane + (ty * t + y) * width + tx * t
+                    let to = block.data + (z * b + y) * b
+                    for x in 0..<b { to[x] = (from[x] - mean) / std }
+                }
+            }
+        }
         for ty in 0..<((ny + t - 1) / t) {
             for tx in 0..<((nx + t - 1) / t) {
-                // The block: tile (ty, tx) of this row with its halo, standardised.
-                for z in 0..<b {
-                    let plane = input.plane(firstPlane + z)
-                    for y in 0..<b {
-                        let from = plane + (ty * t + y) * width + tx * t
-                        let to = block.data + (z * b + y) * b
-                        for x in 0..<b { to[x] = (from[x] - mean) / std }
-                    }
-                }
+                load(input, ty: ty, tx: tx)
                 sum.zero()
                 let key = RandomStream(seed: s.seed, stream: 0x5A3B).child(UInt64(row) << 40 | UInt64(ty) << 20 | UInt64(tx))
+                if let second {
+                    // Two halves: the mean of both halves' predictions, expected activations.
+                    for half in 0..<2 {
+                        if half == 1 { load(second, ty: ty, tx: tx) }
+                        let out = network.predict(block, mask: visible, stream: key, dropout: false)
+                        let (o, a) = (UnsafePointer(out.data), sum.data)
+                        for i in 0..<sum.count { a[i] += 0.5 * o[i] }
+                    }
+                    storeTile(sum, row: row, ty: ty, tx: tx)
+                    continue
+                }
+                let mask = mask!
                 if case let .cells(cells) = mask {
                     predictBlind(block, cells: cells, origin: SIMD3(tx * t - h, ty * t - h, row * t - h), key: key, into: sum)
                     storeTile(sum, row: row, ty: ty, tx: tx)

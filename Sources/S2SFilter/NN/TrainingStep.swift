@@ -12,15 +12,19 @@ public enum BernoulliMask {
 }
 
 extension UNet {
-    /// One optimisation step of Self2Self on `input` with `mask`: forward, MSE against the input
-    /// itself over the voxels `lossWeight` selects (default: the dropped ones, 1 − mask), backward,
-    /// Adam. `gradient` is scratch of the input's shape. Returns the loss.
+    /// One optimisation step on `input` with `mask`: forward, MSE against `target` (Self2Self:
+    /// the input itself, the default; Noise2Noise: the other half) over the voxels `lossWeight`
+    /// selects (default: the dropped ones, 1 − mask), backward, Adam. `gradient` is scratch of the
+    /// input's shape. Returns the loss.
     @discardableResult
-    public func trainStep(_ input: Tensor, mask: Tensor, lossWeight: Tensor? = nil, gradient: Tensor, optimizer: inout Adam, stream: RandomStream) -> Float {
+    public func trainStep(
+        _ input: Tensor, target: Tensor? = nil, mask: Tensor, lossWeight: Tensor? = nil, gradient: Tensor, optimizer: inout Adam, stream: RandomStream
+    ) -> Float {
         zeroGradients()
         let output = forward(input, mask: mask, stream: stream)
-        let loss = lossWeight.map { Layers.weightedMSE(output: output, target: input, weight: $0, gradient: gradient) }
-            ?? Layers.maskedMSE(output: output, target: input, mask: mask, gradient: gradient)
+        let target = target ?? input
+        let loss = lossWeight.map { Layers.weightedMSE(output: output, target: target, weight: $0, gradient: gradient) }
+            ?? Layers.maskedMSE(output: output, target: target, mask: mask, gradient: gradient)
         backward(gradient)
         optimizer.update(parameters)
         parametersChanged()
