@@ -10,6 +10,8 @@ final class ArrayVolumeReader: VolumeReader {
     let warnings: [String] = []
     let supportsRandomAccess: Bool
     private var nextRow = 0
+    /// Rows read so far.
+    private(set) var rowsRead = 0
 
     init(size: Size3, values: [Float], randomAccess: Bool = true, voxelSize: Float = 2) {
         info = VolumeInfo(size: size, elementType: .float32, voxelSize: SIMD3(repeating: voxelSize), origin: SIMD3(1, 2, 3))
@@ -18,6 +20,7 @@ final class ArrayVolumeReader: VolumeReader {
     }
 
     func readRows(from firstRow: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        rowsRead += count
         if !supportsRandomAccess {
             guard firstRow == nextRow else { throw FilterError.notSeekable(source: "array", operation: "row \(firstRow) after \(nextRow)") }
             nextRow += count
@@ -35,14 +38,15 @@ func randomVolume(_ size: Size3, seed: UInt64 = 42) -> [Float] {
     }
 }
 
-/// Runs `stages` over `values` with slabs of `slab` output sections and returns the output.
+/// Runs `stages` over `values` with slabs of `slab` output sections and returns the output;
+/// `second` is the second input of a paired first stage (its values, and whether it is a file).
 func runChain(
-    _ stages: [any Stage], size: Size3, values: [Float], slab: Int?, randomAccess: Bool = true, backgroundIO: Bool = true,
-    memory: Int = 256 << 20, sections: Range<Int>? = nil
+    _ stages: [any Stage], size: Size3, values: [Float], second: (values: [Float], randomAccess: Bool)? = nil, slab: Int?,
+    randomAccess: Bool = true, backgroundIO: Bool = true, memory: Int = 256 << 20, sections: Range<Int>? = nil
 ) throws -> (VolumeInfo, [Float]) {
     let reader = ArrayVolumeReader(size: size, values: values, randomAccess: randomAccess)
     let pipeline = try Pipeline(
-        reader: reader, stages: stages,
+        reader: reader, second: second.map { ArrayVolumeReader(size: size, values: $0.values, randomAccess: $0.randomAccess) }, stages: stages,
         options: PipelineOptions(memoryBudget: memory, slabSections: slab, backgroundIO: backgroundIO, outputSections: sections))
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stages-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
