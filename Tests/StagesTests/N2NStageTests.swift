@@ -7,13 +7,7 @@ import Testing
 struct N2NStageTests {
     static let size = S2SStageTests.size
     /// A second half: the same signal as ``S2SStageTests/values`` with independent noise.
-    static let secondHalf: [Float] = {
-        let noise = RandomStream(seed: 4, stream: 9)
-        return (0..<size.voxelCount).map { i in
-            let x = i % size.x, y = (i / size.x) % size.y
-            return 5 + 2 * sin(Float(x) * 0.6) * cos(Float(y) * 0.5) + noise.normal(UInt64(i))
-        }
-    }()
+    static let secondHalf = S2SStageTests.noisyPattern(noiseSeed: 4)
 
     static func settings(model: String? = nil, save: String? = nil) -> S2SSettings {
         var s = S2SStageTests.settings(model: model, save: save)
@@ -41,34 +35,32 @@ struct N2NStageTests {
 
     @Test("prediction is the mean of both halves' predictions: swapping the halves of a trained model changes nothing")
     func symmetricPrediction() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("n2n-sym-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("m.safetensors").path
-        _ = try runChain([S2SStage(settings: Self.settings(save: path))], size: Self.size, values: S2SStageTests.values, second: (Self.secondHalf, true), slab: nil, memory: 512 << 20)
-        let ab = try runChain([S2SStage(settings: Self.settings(model: path))], size: Self.size, values: S2SStageTests.values, second: (Self.secondHalf, true), slab: nil, memory: 512 << 20).1
-        let ba = try runChain([S2SStage(settings: Self.settings(model: path))], size: Self.size, values: Self.secondHalf, second: (S2SStageTests.values, true), slab: nil, memory: 512 << 20).1
-        let gap = zip(ab, ba).map { abs($0 - $1) }.max()!
-        #expect(gap < 1e-4, "\(gap)")
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("m.safetensors").path
+            _ = try runChain([S2SStage(settings: Self.settings(save: path))], size: Self.size, values: S2SStageTests.values, second: (Self.secondHalf, true), slab: nil, memory: 512 << 20)
+            let ab = try runChain([S2SStage(settings: Self.settings(model: path))], size: Self.size, values: S2SStageTests.values, second: (Self.secondHalf, true), slab: nil, memory: 512 << 20).1
+            let ba = try runChain([S2SStage(settings: Self.settings(model: path))], size: Self.size, values: Self.secondHalf, second: (S2SStageTests.values, true), slab: nil, memory: 512 << 20).1
+            let gap = zip(ab, ba).map { abs($0 - $1) }.max()!
+            #expect(gap < 1e-4, "\(gap)")
+        }
     }
 
     @Test("a saved model says it was trained on halves, reloads to the same output, and s2s refuses it (and n2n an s2s model)")
     func savedModel() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("n2n-model-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("m.safetensors").path
-        let trained = try runChain(
-            [S2SStage(settings: Self.settings(save: path))], size: Self.size, values: S2SStageTests.values, second: (Self.secondHalf, true), slab: nil, memory: 512 << 20).1
-        let (_, metadata) = try UNet.load(from: path)
-        #expect(metadata["s2s.method"] == "noise2noise" && metadata["s2s.steps"] == "4" && metadata["s2s.mask"] == nil)
-        let reused = try runChain(
-            [S2SStage(settings: Self.settings(model: path))], size: Self.size, values: S2SStageTests.values, second: (Self.secondHalf, false), slab: 4, memory: 512 << 20).1
-        #expect(reused == trained)
-        #expect(throws: FilterError.self) { _ = try S2SStage(settings: S2SStageTests.settings(model: path)) }
-        let s2sModel = dir.appendingPathComponent("s2s.safetensors").path
-        _ = try runChain([S2SStage(settings: S2SStageTests.settings(save: s2sModel))], size: Self.size, values: S2SStageTests.values, slab: nil, memory: 512 << 20)
-        #expect(throws: FilterError.self) { _ = try S2SStage(settings: Self.settings(model: s2sModel)) }
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("m.safetensors").path
+            let trained = try runChain(
+                [S2SStage(settings: Self.settings(save: path))], size: Self.size, values: S2SStageTests.values, second: (Self.secondHalf, true), slab: nil, memory: 512 << 20).1
+            let (_, metadata) = try UNet.load(from: path)
+            #expect(metadata["s2s.method"] == "noise2noise" && metadata["s2s.steps"] == "4" && metadata["s2s.mask"] == nil)
+            let reused = try runChain(
+                [S2SStage(settings: Self.settings(model: path))], size: Self.size, values: S2SStageTests.values, second: (Self.secondHalf, false), slab: 4, memory: 512 << 20).1
+            #expect(reused == trained)
+            #expect(throws: FilterError.self) { _ = try S2SStage(settings: S2SStageTests.settings(model: path)) }
+            let s2sModel = dir.appendingPathComponent("s2s.safetensors").path
+            _ = try runChain([S2SStage(settings: S2SStageTests.settings(save: s2sModel))], size: Self.size, values: S2SStageTests.values, slab: nil, memory: 512 << 20)
+            #expect(throws: FilterError.self) { _ = try S2SStage(settings: Self.settings(model: s2sModel)) }
+        }
     }
 
     @Test("two halves whose noise is correlated along X, Y and Z: n2n removes most of it")

@@ -7,13 +7,16 @@ import Testing
 @Suite("s2s stage")
 struct S2SStageTests {
     static let size = Size3(x: 20, y: 18, z: 22)
-    static let values: [Float] = {
-        let noise = RandomStream(seed: 3, stream: 9)
+    static let values = noisyPattern(noiseSeed: 3)
+
+    /// A smooth pattern about 5 with unit white noise drawn from `noiseSeed`.
+    static func noisyPattern(noiseSeed: UInt64) -> [Float] {
+        let noise = RandomStream(seed: noiseSeed, stream: 9)
         return (0..<size.voxelCount).map { i in
             let x = i % size.x, y = (i / size.x) % size.y
             return 5 + 2 * sin(Float(x) * 0.6) * cos(Float(y) * 0.5) + noise.normal(UInt64(i))
         }
-    }()
+    }
 
     static func settings(model: String? = nil, save: String? = nil) -> S2SSettings {
         var s = S2SSettings()
@@ -49,17 +52,16 @@ struct S2SStageTests {
 
     @Test("a saved model, reloaded, gives the same output as the model trained in process")
     func savedModel() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("s2s-model-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("m.safetensors").path
-        let trained = try runChain([S2SStage(settings: Self.settings(save: path))], size: Self.size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20).1
-        let (_, metadata) = try UNet.load(from: path)
-        // The default mask is measured: the model keeps the blind region it was trained with.
-        #expect(metadata["s2s.blind_region"].flatMap(BlindRegion.init(metadata:)) != nil && metadata["s2s.steps"] == "4")
-        #expect(metadata["s2s.noise_correlation"]?.hasPrefix("x:1.0,") == true)
-        let reused = try runChain([S2SStage(settings: Self.settings(model: path))], size: Self.size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20).1
-        #expect(reused == trained)
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("m.safetensors").path
+            let trained = try runChain([S2SStage(settings: Self.settings(save: path))], size: Self.size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20).1
+            let (_, metadata) = try UNet.load(from: path)
+            // The default mask is measured: the model keeps the blind region it was trained with.
+            #expect(metadata["s2s.blind_region"].flatMap(BlindRegion.init(metadata:)) != nil && metadata["s2s.steps"] == "4")
+            #expect(metadata["s2s.noise_correlation"]?.hasPrefix("x:1.0,") == true)
+            let reused = try runChain([S2SStage(settings: Self.settings(model: path))], size: Self.size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20).1
+            #expect(reused == trained)
+        }
     }
 
     /// Settings for 16³ patches and tiles, batch 2, a fixed number of steps.

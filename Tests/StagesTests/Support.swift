@@ -48,10 +48,19 @@ func runChain(
     let pipeline = try Pipeline(
         reader: reader, second: second.map { ArrayVolumeReader(size: size, values: $0.values, randomAccess: $0.randomAccess) }, stages: stages,
         options: PipelineOptions(memoryBudget: memory, slabSections: slab, backgroundIO: backgroundIO, outputSections: sections))
+    return try withTemporaryDirectory { dir in try write(pipeline, to: dir.appendingPathComponent("out.mrc").path) }
+}
+
+/// Runs `body` with a new empty directory, removed afterwards.
+func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stages-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let path = dir.appendingPathComponent("out.mrc").path
+    return try body(dir)
+}
+
+/// Runs `pipeline` into an MRC file at `path` and reads the output back.
+private func write(_ pipeline: Pipeline, to path: String) throws -> (VolumeInfo, [Float]) {
     var info = pipeline.writtenInfo
     info.elementType = .float32
     let writer = try MRCWriter(target: OutputTarget.create(path, protecting: []), info: info, operation: "test")
