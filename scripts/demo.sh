@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main job: install, build, make a small synthetic tomogram with its ground truth,
-# denoise it with Self2Self, score the result against the truth, run the chain deconv → s2s, and
-# draw a before/after preview. Everything goes to demo-out/ (about 6 minutes on 2 cores; set
+# denoise it with Self2Self, score the result against the truth, run the chain deconv → s2s,
+# denoise two independent halves of it with Noise2Noise, and draw a before/after preview.
+# Everything goes to demo-out/ (about 8 minutes on 2 cores; set
 # DEMO_STEPS for a longer, better training: the default s2s trains up to 7 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,11 @@ echo "== 4. the score against the ground truth (and the gain over the noisy inpu
 echo "== 5. the chain deconv → s2s in one process (a shorter training: 150 steps)"
 "$BIN" run --chain "deconv:defocus=3,s2s:steps=150:samples=4" noisy.mrc deconv-s2s.mrc
 
-echo "== 6. the preview: rows noisy, s2s, ground truth, deconv → s2s; columns XY | XZ | YZ"
-"$BIN" preview noisy.mrc denoised.mrc clean.mrc deconv-s2s.mrc preview.png --scale 2
+echo "== 6. two halves (the same cell with independent noise, as even and odd tilts give): Noise2Noise ($STEPS steps)"
+"$BIN" synth --quiet --size 128x128x64 --seed 1 half-a.mrc --halves half-b.mrc   # half-a.mrc has noisy.mrc's voxels
+"$BIN" n2n --steps "$STEPS" half-a.mrc half-b.mrc n2n.mrc
+"$BIN" score clean.mrc n2n.mrc --noisy noisy.mrc
+
+echo "== 7. the preview: rows noisy, s2s, ground truth, deconv → s2s, n2n; columns XY | XZ | YZ"
+"$BIN" preview noisy.mrc denoised.mrc clean.mrc deconv-s2s.mrc n2n.mrc preview.png --scale 2
 echo "open demo-out/preview.png to compare"

@@ -55,6 +55,19 @@ struct N2NEndToEndTests {
         #expect((Double(String(decoding: compare.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1) < 1e-4, "\(compare.stderr)")
     }
 
+    @Test("a split run (--zrange parts with a saved model and stats) equals the single run")
+    func splitRun() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = try shell("""
+            $B synth --quiet --size 40x36x40 a.mrc --halves b.mrc && $B n2n --quiet \(Self.quick) --save-model m.safetensors a.mrc b.mrc trained.mrc &&
+            $B stats --quiet --json a.mrc > s.json
+            """, in: dir)
+        try #require(setup.status == 0, "\(setup.stderr)")
+        try PartsEndToEndTests.expectPartsEqualWhole(
+            "run --quiet --chain n2n:model=m.safetensors:stats=s.json:tile=16:halo=8 --pair b.mrc", parts: 3, in: dir, input: "a.mrc")
+    }
+
     @Test("halves that differ, a half nothing reads (exit 1), a missing half, two stdins (usage, exit 64): one line, no output")
     func refusals() throws {
         let dir = try makeTemporaryDirectory()
