@@ -12,6 +12,7 @@ struct N2NStageTests {
     static func settings(model: String? = nil, save: String? = nil) -> S2SSettings {
         var s = S2SStageTests.settings(model: model, save: save)
         s.halves = true
+        s.network.dropout = 0  // n2n's default
         return s
     }
 
@@ -68,6 +69,7 @@ struct N2NStageTests {
         let size = Size3(x: 32, y: 32, z: 32)
         var s = S2SStageTests.cubeSettings(steps: 150, samples: 8, halo: 8, patchCount: 16)
         s.halves = true
+        s.network.dropout = 0
         /// Noise smoothed over a 3×3×3 box (neighbours correlated on every axis), independent per half.
         func half(_ stream: UInt64) -> [Float] {
             let white = RandomStream(seed: 8, stream: stream)

@@ -64,9 +64,9 @@ public enum N2NFactory: StageFactory {
         Example: stdio-filter n2n even.mrc odd.mrc out.mrc
                  stdio-filter run --chain n2n --pair odd.mrc even.mrc out.mrc
         """
-    // No dropout (it served Self2Self's ensemble) and a faster rate: measured on the real thirds
-    // and the phantom halves (docs/benchmarks.md, issue 17).
-    public static let parameters = S2SParameters.network(learningRate: "0.001", dropout: "0") + S2SParameters.tiling
+    // No dropout: it served Self2Self's ensemble; here it only blurred what the network learnt
+    // (real thirds: 0.0230 with dropout 0.3, 0.0320 without; docs/benchmarks.md, issue 17).
+    public static let parameters = S2SParameters.network(learningRate: "0.0004", dropout: "0") + S2SParameters.tiling
     public static let inputCount = 2
 
     public static func make(_ p: StageParameters) throws -> any Stage {
