@@ -124,7 +124,7 @@ done
 #    binary that refuses to run its range (an invalid --memory), the others the real one.
 cat > faulty.sh <<WRAPPER
 #!/usr/bin/env bash
-case " \$* " in *" 16:32 "*) exec "$BIN" "\$@" --memory 1M ;; *) exec "$BIN" "\$@" ;; esac
+case " \$* " in *" 16:32 "*) exec "$BIN" "\$@" --memory 0 ;; *) exec "$BIN" "\$@" ;; esac
 WRAPPER
 chmod +x faulty.sh
 set +e
