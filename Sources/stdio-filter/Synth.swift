@@ -136,17 +136,15 @@ struct Synth: ParsableCommand {
             let generator = try PhantomGenerator(settings: settings)
             var writers: [PhantomGenerator.Volume: any VolumeWriter] = [:]
             do {
-                writers[.noisy] = try io.createOutput(output, info: generator.info, operation: "synth", protecting: [], console: console)
-                if let clean {
+                /// A writer for `path` whose first label says what the volume is (nil: the settings).
+                func writer(_ path: String, label: String? = nil) throws -> any VolumeWriter {
                     var info = generator.info
-                    info.labels[0] = String("stdio-filter synth seed=\(settings.seed) ground truth (no noise)".prefix(80))
-                    writers[.clean] = try io.createOutput(clean, info: info, operation: "synth", protecting: [], console: console)
+                    if let label { info.labels[0] = String("stdio-filter synth seed=\(settings.seed) \(label)".prefix(80)) }
+                    return try io.createOutput(path, info: info, operation: "synth", protecting: [], console: console)
                 }
-                if let halves {
-                    var info = generator.info
-                    info.labels[0] = String("stdio-filter synth seed=\(settings.seed) second half (independent noise)".prefix(80))
-                    writers[.secondHalf] = try io.createOutput(halves, info: info, operation: "synth", protecting: [], console: console)
-                }
+                writers[.noisy] = try writer(output)
+                if let clean { writers[.clean] = try writer(clean, label: "ground truth (no noise)") }
+                if let halves { writers[.secondHalf] = try writer(halves, label: "second half (independent noise)") }
                 let progress = ProgressReporter(label: "synth \(settings.size)", total: 2 * settings.size.z, enabled: !global.quiet)
                 try generator.generate(clean: clean != nil, secondHalf: halves != nil, progress: progress.update) { volume, sections, values in
                     try writers[volume]!.writeRows(sections.count * settings.size.y, from: values)

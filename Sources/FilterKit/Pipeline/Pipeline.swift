@@ -113,9 +113,8 @@ public final class Pipeline {
         if a.size != b.size {
             throw FilterError.mismatchedInputs(first: reader.sourceName, second: second.sourceName, difference: "sizes \(a.size) and \(b.size)")
         }
-        let scale = max(abs(a.voxelSize.x), abs(a.voxelSize.y), abs(a.voxelSize.z), abs(b.voxelSize.x), abs(b.voxelSize.y), abs(b.voxelSize.z))
-        let gap = max(abs(a.voxelSize.x - b.voxelSize.x), abs(a.voxelSize.y - b.voxelSize.y), abs(a.voxelSize.z - b.voxelSize.z))
-        if gap > 1e-4 * scale {
+        func largest(_ v: SIMD3<Float>) -> Float { pointwiseMax(v, -v).max() }
+        if largest(a.voxelSize - b.voxelSize) > 1e-4 * max(largest(a.voxelSize), largest(b.voxelSize)) {
             throw FilterError.mismatchedInputs(
                 first: reader.sourceName, second: second.sourceName,
                 difference: "voxel sizes \(a.voxelSize.x),\(a.voxelSize.y),\(a.voxelSize.z) and \(b.voxelSize.x),\(b.voxelSize.y),\(b.voxelSize.z) Å")
@@ -143,16 +142,9 @@ public final class Pipeline {
         guard !prepared else { return }
         prepared = true
         let startsLater = (options.outputSections?.lowerBound ?? 0) > 0
-        let rereads = needsPrepass || startsLater || (stages.first as? TileStage)?.boundary == .periodic
-        if rereads, !reader.supportsRandomAccess {
-            let progress = ProgressReporter(label: "spooling \(reader.sourceName) to disk", total: reader.info.size.z, enabled: options.showProgress)
-            reader = try SpooledVolume(copying: reader, directory: options.spoolDirectory, progress: progress.update)
-            progress.finish()
-        }
-        if let input = second, rereads, !input.supportsRandomAccess {
-            let progress = ProgressReporter(label: "spooling \(input.sourceName) to disk", total: input.info.size.z, enabled: options.showProgress)
-            second = try SpooledVolume(copying: input, directory: options.spoolDirectory, progress: progress.update)
-            progress.finish()
+        if needsPrepass || startsLater || (stages.first as? TileStage)?.boundary == .periodic {
+            reader = try rereadable(reader)
+            second = try second.map(rereadable)
         }
         for (index, stage) in stages.enumerated() {
             guard let prepassStage = stage as? PrepassStage else { continue }
@@ -169,6 +161,15 @@ public final class Pipeline {
                 try runPrepass(prepassStage, at: index, pass: pass)
             }
         }
+    }
+
+    /// `input` itself when it can be read again, else a copy spooled to disk.
+    private func rereadable(_ input: VolumeReader) throws -> VolumeReader {
+        guard !input.supportsRandomAccess else { return input }
+        let progress = ProgressReporter(label: "spooling \(input.sourceName) to disk", total: input.info.size.z, enabled: options.showProgress)
+        let spooled = try SpooledVolume(copying: input, directory: options.spoolDirectory, progress: progress.update)
+        progress.finish()
+        return spooled
     }
 
     /// Builds the nodes for stages `first ..< count` over a fresh source of `reader` (which holds

@@ -20,7 +20,7 @@ import FilterKit
 /// flips and rotations, no masks, the loss on every voxel), and prediction as the mean of both
 /// halves' predictions (deterministic, no dropout).
 public final class S2SStage: PairedInputStage, StatisticsConsumer {
-    public var name: String { settings.halves ? "n2n" : "s2s" }
+    public var name: String { settings.halves ? N2NFactory.name : S2SFactory.name }
     public var takesSecondInput: Bool { settings.halves }
     public var boundary: BoundaryMode { .reflect }
     public private(set) var settings: S2SSettings
@@ -74,7 +74,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             let method = metadata["s2s.method"] ?? S2SStage.selfToSelfMethod
             guard (method == S2SStage.twoHalvesMethod) == settings.halves else {
                 throw FilterError.invalidParameter(
-                    name: "\(settings.halves ? "n2n" : "s2s") model", value: path,
+                    name: "\(settings.halves ? N2NFactory.name : S2SFactory.name) model", value: path,
                     expected: method == S2SStage.twoHalvesMethod ? "a model trained by s2s (this one was trained on two halves: use it with n2n)"
                         : "a model trained on two halves by n2n (this one was trained by s2s with masks: use it with s2s)")
             }
