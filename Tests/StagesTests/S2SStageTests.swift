@@ -28,6 +28,7 @@ struct S2SStageTests {
         s.tile = 8
         s.halo = 4
         s.patchCount = 4
+        (s.distillSteps, s.distillBlocks) = (4, 2)
         s.modelPath = model
         s.saveModelPath = save
         return s
@@ -68,7 +69,8 @@ struct S2SStageTests {
     static func cubeSettings(steps: Int, samples: Int, halo: Int, patchCount: Int) -> S2SSettings {
         var s = S2SSettings()
         (s.patch, s.steps, s.trainMinutes, s.batch) = (16, steps, 1000, 2)
-        (s.samples, s.tile, s.halo, s.patchCount) = (samples, 16, halo, patchCount)
+        (s.samples, s.tile, s.tileXY, s.halo, s.patchCount) = (samples, 16, 16, halo, patchCount)
+        (s.distillSteps, s.distillBlocks) = (steps, 4)
         return s
     }
 
@@ -144,5 +146,69 @@ struct S2SStageTests {
             swappedBack[(z * size.y + y) * size.x + x] = outT[(z * size.x + x) * size.y + y]
         } } }
         #expect(mse(swappedBack, out) < 0.25 * input, "difference \(mse(swappedBack, out)), input error \(input)")
+    }
+
+    static func mse(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(a.count) }
+
+    @Test("distillation: the one-pass network denoises as well as the 8-pass ensemble it learnt, and is closer to it than the input; a model keeps it")
+    func distilled() throws {
+        let size = Size3(x: 48, y: 32, z: 32)
+        var s = Self.cubeSettings(steps: 150, samples: 8, halo: 8, patchCount: 16)
+        (s.distillSteps, s.distillBlocks, s.tileXY) = (60, 8, 32)
+        let (clean, noisy) = Self.orientedPhantom(size: size, swapped: false)
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("m.safetensors").path
+            s.saveModelPath = path
+            let stage = try S2SStage(settings: s)
+            let student = try runChain([stage], size: size, values: noisy, slab: nil, randomAccess: true, memory: 512 << 20).1
+            #expect(stage.student != nil)
+            var reuse = s
+            (reuse.saveModelPath, reuse.modelPath) = (nil, path)
+            let reloaded = try runChain([S2SStage(settings: reuse)], size: size, values: noisy, slab: 5, randomAccess: true, memory: 512 << 20).1
+            #expect(reloaded == student)
+            reuse.distillSteps = 0
+            let ensemble = try runChain([S2SStage(settings: reuse)], size: size, values: noisy, slab: nil, randomAccess: true, memory: 512 << 20).1
+            let (input, errorStudent, errorEnsemble) = (Self.mse(noisy, clean), Self.mse(student, clean), Self.mse(ensemble, clean))
+            #expect(errorEnsemble < 0.5 * input, "ensemble mse \(errorEnsemble), input \(input)")
+            #expect(errorStudent <= 1.1 * errorEnsemble, "student mse \(errorStudent), ensemble \(errorEnsemble)")
+            #expect(Self.mse(student, ensemble) < 0.25 * Self.mse(noisy, ensemble), "student vs ensemble \(Self.mse(student, ensemble)), input vs ensemble \(Self.mse(noisy, ensemble))")
+        }
+    }
+
+    @Test("a model saved without a student is distilled when used (one prepass), and --distill 0 predicts with the ensemble")
+    func distilledLater() throws {
+        let size = Self.size
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("m.safetensors").path
+            var s = Self.settings(save: path)
+            s.distillSteps = 0
+            let ensemble = try runChain([S2SStage(settings: s)], size: size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20).1
+            #expect(try UNet.loadStudent(from: path) == nil)
+            var later = Self.settings(model: path)
+            later.distillSteps = 4
+            let stage = try S2SStage(settings: later)
+            #expect(stage.prepassCount == 1)
+            let student = try runChain([stage], size: size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20).1
+            #expect(stage.student != nil && student != ensemble)
+            later.distillSteps = 0
+            let again = try S2SStage(settings: later)
+            #expect(again.student == nil)
+            #expect(try runChain([again], size: size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20).1 == ensemble)
+        }
+    }
+
+    @Test("wide tiles: sections too large for 64×64×32 tiles in the budget get 32³ tiles (plan, not a refusal); small ones keep them")
+    func tilesNarrowedByBudget() throws {
+        func plan(_ side: Int) throws -> S2SStage {
+            var s = S2SSettings()
+            s.steps = 1
+            let stage = try S2SStage(settings: s)
+            let info = VolumeInfo(size: Size3(x: side, y: side, z: 96), elementType: .float32, voxelSize: SIMD3(repeating: 10))
+            _ = try Pipeline(reader: InfoOnlyReader(info: info), stages: [stage], options: PipelineOptions(memoryBudget: 512 << 20))
+            return stage
+        }
+        #expect(try plan(512).tileSideXY == 64)
+        #expect(try plan(1024).tileSideXY == 32)
+        #expect(try plan(40).tileSideXY == 40)
     }
 }

@@ -31,8 +31,27 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     /// - Parameters:
     ///   - slabSections: a fixed slab thickness, or nil to choose the thickest that fits.
     ///   - readAhead: sections the reader thread reads ahead per chunk, or nil for no reader thread.
+    ///
+    /// When nothing fits, stages that can work in less memory (``TileStage/reduceMemory()``) are
+    /// asked to, one change at a time, before the chain is refused.
     static func make(
         stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool = false
+    ) throws -> MemoryPlan {
+        while true {
+            do {
+                return try makeOnce(
+                    stages: stages, infos: infos, budget: budget, slabSections: slabSections, readAhead: readAhead, writerThread: writerThread, secondInput: secondInput)
+            } catch FilterError.memoryBudget(let what, let needed, let budget) {
+                var change: String?
+                for case let stage as TileStage in stages where change == nil { change = stage.reduceMemory() }
+                guard let change else { throw FilterError.memoryBudget(what: what, needed: needed, budget: budget) }
+                Log.info(change)
+            }
+        }
+    }
+
+    private static func makeOnce(
+        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool
     ) throws -> MemoryPlan {
         let out = infos.last!
         let outSectionBytes = out.size.sectionVoxels * 4

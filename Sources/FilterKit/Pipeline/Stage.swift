@@ -51,10 +51,16 @@ public protocol TileStage: Stage {
 
     /// Computes `output.box` of the output from `input` (exactly ``inputBox(forOutput:)``, padded).
     func process(_ input: Tile, into output: MutableTile) throws
+
+    /// Asks the stage to work in less memory (smaller working blocks, at some cost in speed) when
+    /// the chain does not fit the budget; returns what it changed, or nil when it cannot. The
+    /// planner asks before refusing a chain, then plans again.
+    func reduceMemory() -> String?
 }
 
 extension TileStage {
     public var boundary: BoundaryMode { .nearest }
+    public func reduceMemory() -> String? { nil }
     public func scratchBytes(forOutput output: Box) -> Int { 0 }
     public func maximumInputSections(forOutputSections count: Int) -> Int? { nil }
 }

@@ -26,8 +26,23 @@ public struct S2SSettings: Sendable, Equatable {
     public var maskRate: Float = 0.3
     /// Prediction samples averaged per tile.
     public var samples = 8
-    /// Output tile side; tiles are predicted with `halo` voxels of context on every side.
+    /// Steps of distillation of the ensemble into one network that predicts in one pass
+    /// (``Distillation``; s2s only); 0 predicts with the ensemble.
+    public var distillSteps = 400
+    /// Distillation stops after this long even if `distillSteps` are not done.
+    public var distillMinutes: Double = 3
+    /// Blocks cut from the volume during the prepass for distillation.
+    public var distillBlocks = 64
+    /// Adam's learning rate for distillation (tune_white: 33.30 dB at 0.0002, 32.75 at 0.0004).
+    public var distillLearningRate: Float = 2e-4
+    /// Output tile side along Z (a row of tiles holds this many sections); tiles are predicted
+    /// with `halo` voxels of context on every side.
     public var tile = 32
+    /// Output tile side along X and Y: wider than `tile`, as a row's memory grows with `tile`
+    /// only and the halo then costs less per output voxel (80×80×48 blocks for 64×64×32 kept:
+    /// 2.3 network voxels per output voxel, 48³ blocks for 32³: 3.4). The plan narrows it to
+    /// `tile` when the memory budget is short; small sections clamp it.
+    public var tileXY = 64
     public var halo = 8
     public var seed: UInt64 = 0
     /// Training patches sampled from the volume during the statistics pass.
@@ -42,8 +57,11 @@ public struct S2SSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// The side of the blocks the network sees when predicting.
+    /// The depth (Z) of the blocks the network sees when predicting.
     public var predictionBlock: Int { tile + 2 * halo }
+
+    /// Whether the ensemble is distilled into a student network (s2s trained here or a model).
+    public var distils: Bool { distillSteps > 0 && !halves }
 }
 
 /// How `s2s` chooses its mask: from the noise it measures, or as given.

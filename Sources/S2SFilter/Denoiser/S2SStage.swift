@@ -25,6 +25,8 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     public var boundary: BoundaryMode { .reflect }
     public private(set) var settings: S2SSettings
     public private(set) var network: UNet
+    /// The network distilled from the ensemble (``Distillation``), which predicts in one pass.
+    public private(set) var student: UNet?
     private var statistics = RunningStatistics()
     /// The input's mean and standard deviation that standardise it for the network: from the
     /// prepass, or from `--stats`.
@@ -35,12 +37,21 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     private var sampler: PatchSampler?
     /// The second half's patches at the same positions (two halves).
     private var secondSampler: PatchSampler?
+    /// Blocks for distillation, cut during the prepass.
+    private var distillSampler: PatchSampler?
     /// The mask used for training and prediction: given, read from the model, or built from the
     /// measured noise correlation at the end of the prepass.
     public private(set) var mask: MaskKind?
     /// The noise correlation measured in the prepass (`--mask auto`).
     public private(set) var noiseCorrelation: NoiseCorrelation?
     private var volume = Size3(x: 0, y: 0, z: 0)
+    /// The side of the distillation blocks: the prediction's block depth, or less in a small volume.
+    private var distillSide = 0
+    /// The output tiles' side along X and Y: `settings.tileXY`, less for small sections or a
+    /// short memory budget (``reduceMemory()``).
+    private var tileXY = 0
+    /// The output tiles' side along X and Y this run uses.
+    public var tileSideXY: Int { tileXY }
     private var trained = false
     /// The last predicted row of tiles: its index and `tile` sections of the output.
     private var cachedRowIndex: Int?
@@ -48,14 +59,19 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     /// run does not fragment the heap): the row of tiles, and one block's input, mask and sum.
     private var rowValues: [Float] = []
     private var blockBuffers: (block: Tensor, mask: Tensor, sum: Tensor)?
-    /// The blind voxels of a prediction pass with cell masks.
-    private var blindBuffer: Tensor?
+    /// The ensemble's mask of a pass and, with cell masks, its blind voxels.
+    private var ensembleBuffers: (visible: Tensor, blind: Tensor)?
     /// Prediction progress: tiles done, when prediction started, when progress was last shown.
     private var prediction = (tilesDone: 0, start: 0.0, lastReport: 0.0)
     /// Seconds between progress lines while predicting.
     static let progressInterval = 30.0
-    /// The final training loss, for the model's metadata.
+    /// The final training loss and the steps done, for the model's metadata.
     public private(set) var finalLoss: Float?
+    private var trainedSteps = 0
+    /// The metadata of the model given with `--model`, kept when it is saved with a new student.
+    private var modelMetadata: [String: String] = [:]
+    /// The distillation's steps and final loss, for the model's metadata.
+    private var distilled: (steps: Int, loss: Float)?
 
     /// Buffers of 1 MiB and more get their own mappings, so what training frees (hundreds of MiB
     /// of activations) leaves the resident set instead of staying in malloc's heap. Set once per
@@ -70,6 +86,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         if let path = settings.modelPath {
             let (net, metadata) = try UNet.load(from: path)
             network = net
+            modelMetadata = metadata
             self.settings.network = net.configuration
             let method = metadata["s2s.method"] ?? S2SStage.selfToSelfMethod
             guard (method == S2SStage.twoHalvesMethod) == settings.halves else {
@@ -82,7 +99,9 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
                 Log.info("model \(path): trained on two halves, \(metadata["s2s.steps"] ?? "?") steps")
             } else {
                 mask = try S2SStage.predictionMask(settings.mask, metadata: metadata, path: path)
-                Log.info("model \(path): trained with \(metadata["s2s.mask"] ?? "unknown") masks, \(metadata["s2s.steps"] ?? "?") steps; predicting with \(mask!) masks")
+                student = settings.distils ? try UNet.loadStudent(from: path) : nil
+                let how = student == nil ? "with \(mask!) masks" : "with its distilled network (\(metadata["s2s.distill_steps"] ?? "?") steps)"
+                Log.info("model \(path): trained with \(metadata["s2s.mask"] ?? "unknown") masks, \(metadata["s2s.steps"] ?? "?") steps; predicting \(how)")
             }
             trained = true
         } else {
@@ -90,9 +109,11 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             if case let .fixed(kind) = settings.mask, !settings.halves { mask = kind }
         }
         let m = network.sizeMultiple
-        guard settings.predictionBlock % m == 0 else {
-            throw FilterError.invalidParameter(name: "s2s tile/halo", value: "\(settings.tile)/\(settings.halo)", expected: "tile + 2·halo a multiple of \(m) for this network")
+        guard settings.predictionBlock % m == 0, (settings.tileXY + 2 * settings.halo) % m == 0 else {
+            throw FilterError.invalidParameter(
+                name: "\(name) tile/tile-xy/halo", value: "\(settings.tile)/\(settings.tileXY)/\(settings.halo)", expected: "tile + 2·halo and tile-xy + 2·halo multiples of \(m) for this network")
         }
+        tileXY = settings.tileXY
     }
 
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
@@ -105,6 +126,16 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         info.elementType = .float32
         let m = network.sizeMultiple
         let smallest = min(input.size.x, input.size.y, input.size.z)
+        // Sections narrower than a tile: the narrowest tile that covers them (same residue
+        // modulo m as `tile`, so tile + 2·halo stays a multiple of m).
+        let across = max(input.size.x, input.size.y)
+        if across < settings.tileXY, settings.tileXY > settings.tile {
+            tileXY = max(settings.tile, settings.tile + (across - settings.tile + m - 1) / m * m)
+        }
+        distillSide = min(settings.predictionBlock, smallest / m * m)
+        if needsDistillation, distillSide < m {
+            throw FilterError.invalidParameter(name: "s2s input", value: "\(input.size)", expected: "at least \(m) voxels along every axis for distillation blocks")
+        }
         if !trained {
             let side = min(settings.patch, smallest / m * m)
             guard side >= m else {
@@ -116,7 +147,26 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         return info
     }
 
-    public var prepassCount: Int { trained && statisticsFile != nil ? 0 : 1 }
+    /// When the plan does not fit the budget: tiles narrowed to `tile` along X and Y (prediction
+    /// costs 1.4× more per voxel), then fewer distillation blocks (down to 16).
+    public func reduceMemory() -> String? {
+        if tileXY > settings.tile {
+            let wide = tileXY
+            tileXY = settings.tile
+            return "tiles of \(settings.tile)³ instead of \(wide)×\(wide)×\(settings.tile) to fit the memory budget"
+        }
+        if needsDistillation, settings.distillBlocks > 16 {
+            settings.distillBlocks /= 2
+            return "distilling from \(settings.distillBlocks) blocks instead of \(2 * settings.distillBlocks) to fit the memory budget"
+        }
+        return nil
+    }
+
+    public var prepassCount: Int { trained && statisticsFile != nil && !needsDistillation ? 0 : 1 }
+
+    /// Whether the prepass cuts blocks to distil the ensemble into ``student`` (when training, or
+    /// with a model saved without a student).
+    private var needsDistillation: Bool { settings.distils && student == nil }
 
     /// The model metadata's `s2s.method`: which training made the weights.
     static let selfToSelfMethod = "self2self", twoHalvesMethod = "noise2noise"
@@ -126,10 +176,10 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     public var suggestedMemoryBudget: Int? { 512 << 20 }
 
     public func inputBox(forOutput output: Box) -> Box {
-        let t = settings.tile, h = settings.halo
+        let (t, w, h) = (settings.tile, tileXY, settings.halo)
         let z0 = output.origin.z / t * t, z1 = (output.origin.z + output.size.z + t - 1) / t * t
-        let x1 = (output.origin.x + output.size.x + t - 1) / t * t, y1 = (output.origin.y + output.size.y + t - 1) / t * t
-        let x0 = output.origin.x / t * t, y0 = output.origin.y / t * t
+        let x1 = (output.origin.x + output.size.x + w - 1) / w * w, y1 = (output.origin.y + output.size.y + w - 1) / w * w
+        let x0 = output.origin.x / w * w, y0 = output.origin.y / w * w
         return Box(origin: SIMD3(x0 - h, y0 - h, z0 - h), size: Size3(x: x1 - x0 + 2 * h, y: y1 - y0 + 2 * h, z: z1 - z0 + 2 * h))
     }
 
@@ -142,23 +192,37 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     public func scratchBytes(forOutput output: Box) -> Int {
         // Training (a batch of patches, forward and backward, and the patches) ends before the
         // first prediction, which holds the cached row of tiles and one block's activations.
-        let s = settings, p = s.patch, b = s.predictionBlock
+        let s = settings, p = s.patch, b = s.predictionBlock, bxy = tileXY + 2 * s.halo
         let row = s.tile * output.size.x * output.size.y * 4
         let patchSets = s.halves ? 2 : 1
-        let training = trained ? 0 : network.activationBytes(TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1), training: true)
-            + network.workspaceBytes(training: true) + (patchSets * s.patchCount + 4 * s.batch) * p * p * p * 4
-        let predicting = network.activationBytes(TensorShape(depth: b, height: b, width: b, channels: 1), training: false)
-            + network.workspaceBytes(training: false) + 4 * b * b * b * 4
-        return max(training, row + predicting)
+        let d = s.predictionBlock, ds = Distillation.side(block: d, patch: p, multiple: network.sizeMultiple)
+        // Distillation: the ensemble predicts the blocks (an inference pass), then the student
+        // trains on their centres; the training patches are gone by then.
+        let teaching = network.activationBytes(TensorShape(depth: d, height: d, width: d, channels: 1), training: false) + (s.distillBlocks + 5) * d * d * d * 4
+        let learning = network.activationBytes(TensorShape(depth: ds, height: ds, width: ds, channels: 1), training: true) + 5 * ds * ds * ds * 4
+        let distilling = needsDistillation ? max(teaching, learning) + 2 * s.distillBlocks * ds * ds * ds * 4 : 0
+        let learningFromPatches = network.activationBytes(TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1), training: true)
+            + (patchSets * s.patchCount + 4 * s.batch) * p * p * p * 4
+        let training = (trained ? 0 : learningFromPatches) + network.workspaceBytes(training: true)
+        let ahead = max(training, distilling + network.workspaceBytes(training: true))
+        let predicting = network.activationBytes(TensorShape(depth: b, height: bxy, width: bxy, channels: 1), training: false)
+            + network.workspaceBytes(training: false) + 5 * b * bxy * bxy * 4
+        return max(ahead, row + predicting)
     }
 
     // MARK: Prepass: statistics and training patches
 
     public func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws {
         if statisticsFile == nil { statistics.add(sections, count: count * info.size.sectionVoxels) }
-        guard !trained else { return }
-        if sampler == nil { sampler = PatchSampler(count: settings.patchCount, side: settings.patch, volume: info.size, seed: settings.seed) }
-        sampler!.add(sections: sections, count: count, size: info.size)
+        if !trained {
+            if sampler == nil { sampler = PatchSampler(count: settings.patchCount, side: settings.patch, volume: info.size, seed: settings.seed) }
+            sampler!.add(sections: sections, count: count, size: info.size)
+        }
+        guard needsDistillation else { return }
+        if distillSampler == nil {
+            distillSampler = PatchSampler(count: settings.distillBlocks, side: distillSide, volume: info.size, seed: settings.seed &+ 0xD157)
+        }
+        distillSampler!.add(sections: sections, count: count, size: info.size)
     }
 
     /// The prepass over two halves: statistics of both together, patches at the same positions.
@@ -178,9 +242,16 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         if !trained {
             if case let .measured(threshold) = settings.mask, !settings.halves { measureNoise(threshold: threshold) }
             try train()
+            (sampler, secondSampler) = (nil, nil)
+            if needsDistillation { try distil() }
+            try saveModel()
+        } else if needsDistillation {
+            try distil()
+            try saveModel()
         }
         sampler = nil
         secondSampler = nil
+        distillSampler = nil
     }
 
     /// Measures the noise correlation on the training patches and builds the mask that hides it.
@@ -274,6 +345,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             step += 1
             if step % 25 == 0 || step == s.steps {
                 let elapsed = ProgressReporter.now() - start
+                if step == 25 { logEstimate(secondsPerStep: elapsed / 25, stepsLeft: min(s.steps, Int(s.trainMinutes * 60 / (elapsed / 25))) - 25) }
                 let mean = recent.reduce(0, +) / Float(recent.count)
                 Log.info("step \(step)/\(s.steps): loss \(String(format3: mean)), \(String(format3: Float(elapsed / Double(step)))) s/step")
                 finalLoss = mean
@@ -281,6 +353,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             }
         }
         if !recent.isEmpty { finalLoss = recent.reduce(0, +) / Float(recent.count) }
+        trainedSteps = step
         Log.info("trained \(step) steps in \(formatMinutes((ProgressReporter.now() - start) / 60)), final loss \(String(format3: finalLoss ?? .nan))")
         if let average {
             average.load(into: network.parameters)
@@ -290,24 +363,102 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         network.releaseActivations()
         // Return the freed training buffers to the system rather than keep them in malloc's heap.
         _ = sf_malloc_trim()
-        if let path = s.saveModelPath {
-            var metadata = [
-                "s2s.method": s.halves ? S2SStage.twoHalvesMethod : S2SStage.selfToSelfMethod, "s2s.steps": "\(step)", "s2s.patch": "\(p)",
-                "s2s.batch": "\(s.batch)", "s2s.lr": "\(s.learningRate)", "s2s.seed": "\(s.seed)",
-                "s2s.final_loss": "\(finalLoss ?? .nan)", "s2s.mean": "\(moments!.mean)", "s2s.std": "\(moments!.standardDeviation)",
-            ]
-            if let mask {
-                metadata["s2s.mask"] = "\(mask)"
-                metadata["s2s.mask_rate"] = "\(s.maskRate)"
-            }
-            if case let .cells(cells) = mask {
-                metadata["s2s.blind_region"] = cells.region.metadata
-                metadata["s2s.blind_cells"] = "\(cells.cell.x),\(cells.cell.y),\(cells.cell.z)"
-            }
-            if let noiseCorrelation { metadata["s2s.noise_correlation"] = noiseCorrelation.metadata }
-            try network.save(to: path, metadata: metadata)
-            Log.info("model saved to \(path)")
+    }
+
+    /// The whole run's time, estimated from the first training steps: a network pass costs about
+    /// a third of a training step per voxel (forward, then backward for data and weights).
+    private func logEstimate(secondsPerStep: Double, stepsLeft: Int) {
+        let s = settings, p = Double(s.patch)
+        let perVoxel = secondsPerStep / (3 * Double(s.batch) * p * p * p)
+        let d = Double(s.predictionBlock), bxy = Double(tileXY + 2 * s.halo)
+        let training = Double(max(0, stepsLeft)) * secondsPerStep
+        var distilling = 0.0
+        if settings.distils {
+            let passes = Double(BlindCells.passes * max(1, s.samples / BlindCells.passes))
+            distilling = min(s.distillMinutes * 60, Double(s.distillSteps) * secondsPerStep * d * d * d / (p * p * p)) + Double(s.distillBlocks) * passes * d * d * d * perVoxel
         }
+        let passes = settings.halves ? 2.0 : settings.distils ? 1 : Double(mask.map { if case .cells = $0 { return BlindCells.passes * max(1, s.samples / BlindCells.passes) } else { return s.samples } } ?? 1)
+        let (t, w) = (s.tile, tileXY)
+        let blocks = Double(((volume.x + w - 1) / w) * ((volume.y + w - 1) / w) * ((volume.z + t - 1) / t))
+        let predicting = blocks * passes * d * bxy * bxy * perVoxel
+        let total = training + distilling + predicting
+        Log.info("estimate for the whole run: \(formatMinutes(total / 60)) more (training \(formatMinutes(training / 60))\(settings.distils ? ", distillation \(formatMinutes(distilling / 60))" : ""), prediction \(formatMinutes(predicting / 60)): \(Int(blocks)) blocks of \(Int(bxy))×\(Int(bxy))×\(Int(d)) × \(Int(passes)) pass\(passes == 1 ? "" : "es"))")
+    }
+
+    /// Saves the trained network (and its student) with `--save-model`.
+    private func saveModel() throws {
+        let s = settings
+        guard let path = s.saveModelPath else { return }
+        var metadata = s.modelPath != nil ? modelMetadata : [
+            "s2s.method": s.halves ? S2SStage.twoHalvesMethod : S2SStage.selfToSelfMethod, "s2s.steps": "\(trainedSteps)", "s2s.patch": "\(s.patch)",
+            "s2s.batch": "\(s.batch)", "s2s.lr": "\(s.learningRate)", "s2s.seed": "\(s.seed)",
+            "s2s.final_loss": "\(finalLoss ?? .nan)", "s2s.mean": "\(moments!.mean)", "s2s.std": "\(moments!.standardDeviation)",
+        ]
+        if let mask, s.modelPath == nil {
+            metadata["s2s.mask"] = "\(mask)"
+            metadata["s2s.mask_rate"] = "\(s.maskRate)"
+        }
+        if case let .cells(cells) = mask {
+            metadata["s2s.blind_region"] = cells.region.metadata
+            metadata["s2s.blind_cells"] = "\(cells.cell.x),\(cells.cell.y),\(cells.cell.z)"
+        }
+        if let noiseCorrelation { metadata["s2s.noise_correlation"] = noiseCorrelation.metadata }
+        if let distilled {
+            metadata["s2s.distill_steps"] = "\(distilled.steps)"
+            metadata["s2s.distill_loss"] = "\(distilled.loss)"
+        }
+        try network.save(to: path, metadata: metadata, student: student)
+        Log.info("model saved to \(path)")
+    }
+
+    // MARK: Distillation
+
+    /// Predicts the distillation blocks with the ensemble and trains ``student`` on them.
+    private func distil() throws {
+        let s = settings, n = distillSide
+        let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
+        var blocks = distillSampler!
+        distillSampler = nil
+        blocks.standardise(mean: mean, standardDeviation: std)
+        // The student learns from the blocks' centres, whose ensemble prediction had the full
+        // halo as context: a core of `patch`³ in the loss, a margin of context around it.
+        let side = Distillation.side(block: n, patch: s.patch, multiple: network.sizeMultiple)
+        let cut = (n - side) / 2
+        func centre(_ values: UnsafePointer<Float>) -> [Float] {
+            var out = [Float](repeating: 0, count: side * side * side)
+            for z in 0..<side { for y in 0..<side { for x in 0..<side {
+                out[(z * side + y) * side + x] = values[((z + cut) * n + y + cut) * n + x + cut]
+            } } }
+            return out
+        }
+        let start = ProgressReporter.now()
+        let shape = TensorShape(depth: n, height: n, width: n, channels: 1)
+        let (block, sum) = (Tensor(shape), Tensor(shape))
+        var (inputs, targets): ([[Float]], [[Float]]) = ([], [])
+        for (index, values) in blocks.patches.enumerated() {
+            block.set(values)
+            let key = RandomStream(seed: s.seed, stream: 0xD15E).child(UInt64(index))
+            ensemble(block, origin: blocks.origins[index], key: key, into: sum)
+            inputs.append(centre(block.data))
+            targets.append(centre(sum.data))
+        }
+        blocks = PatchSampler(count: 0, side: n, volume: volume, seed: 0)
+        network.releaseActivations()
+        ensembleBuffers = nil
+        Log.info("ensemble predictions of \(targets.count) blocks of \(n)³ for distillation in \(formatMinutes((ProgressReporter.now() - start) / 60))")
+        var configuration = s.network
+        configuration.dropout = 0
+        let student = UNet(configuration, seed: s.seed)
+        for (to, from) in zip(student.parameters, network.parameters) { to.value.update(from: from.value, count: from.count) }
+        student.parametersChanged()
+        let distillation = Distillation(
+            inputs: inputs, targets: targets, side: side, margin: min(Distillation.margin, (side - network.sizeMultiple) / 2))
+        // A short training (a quick try, a test) gets as short a distillation.
+        let trainingSteps = s.modelPath == nil ? trainedSteps : modelMetadata["s2s.steps"].flatMap(Int.init) ?? s.distillSteps
+        distilled = try distillation.train(student, settings: s, steps: max(1, min(s.distillSteps, trainingSteps)), minutes: s.distillMinutes)
+        Log.info("distilled \(distilled!.steps) steps in \(formatMinutes((ProgressReporter.now() - start) / 60)), final loss \(String(format3: distilled!.loss))")
+        self.student = student
+        _ = sf_malloc_trim()
     }
 
     // MARK: Prediction
@@ -340,15 +491,14 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     /// Predicts sections `row·tile ..< (row + 1)·tile` (full XY) from the input tile's planes
     /// (and the second half's, with two halves).
     private func predictRow(_ row: Int, input: Tile, second: Tile?) {
-        let s = settings, t = s.tile, h = s.halo, b = s.predictionBlock
+        let s = settings, t = s.tile, w = tileXY, h = s.halo, b = s.predictionBlock, bxy = w + 2 * h
         let (nx, ny) = (volume.x, volume.y)
         let width = input.box.size.x
         if rowValues.count != t * nx * ny { rowValues = [Float](repeating: 0, count: t * nx * ny) }
-        if blockBuffers == nil {
-            let shape = TensorShape(depth: b, height: b, width: b, channels: 1)
+        if blockBuffers?.block.shape.width != bxy {
+            let shape = TensorShape(depth: b, height: bxy, width: bxy, channels: 1)
             blockBuffers = (Tensor(shape), Tensor(shape), Tensor(shape))
-            if case .cells = mask { blindBuffer = Tensor(shape) }
-            if settings.halves { blockBuffers!.mask.data.update(repeating: 1, count: blockBuffers!.mask.count) }
+            if settings.halves || student != nil { blockBuffers!.mask.data.update(repeating: 1, count: blockBuffers!.mask.count) }
         }
         let (block, visible, sum) = blockBuffers!
         let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
@@ -357,15 +507,15 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         func load(_ tile: Tile, ty: Int, tx: Int) {
             for z in 0..<b {
                 let plane = tile.plane(firstPlane + z)
-                for y in 0..<b {
-                    let from = plane + (ty * t + y) * width + tx * t
-                    let to = block.data + (z * b + y) * b
-                    for x in 0..<b { to[x] = (from[x] - mean) / std }
+                for y in 0..<bxy {
+                    let from = plane + (ty * w + y) * width + tx * w
+                    let to = block.data + (z * bxy + y) * bxy
+                    for x in 0..<bxy { to[x] = (from[x] - mean) / std }
                 }
             }
         }
-        for ty in 0..<((ny + t - 1) / t) {
-            for tx in 0..<((nx + t - 1) / t) {
+        for ty in 0..<((ny + w - 1) / w) {
+            for tx in 0..<((nx + w - 1) / w) {
                 load(input, ty: ty, tx: tx)
                 sum.zero()
                 let key = RandomStream(seed: s.seed, stream: 0x5A3B).child(UInt64(row) << 40 | UInt64(ty) << 20 | UInt64(tx))
@@ -380,18 +530,12 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
                     storeTile(sum, row: row, ty: ty, tx: tx)
                     continue
                 }
-                let mask = mask!
-                if case let .cells(cells) = mask {
-                    predictBlind(block, cells: cells, origin: SIMD3(tx * t - h, ty * t - h, row * t - h), key: key, into: sum)
-                    storeTile(sum, row: row, ty: ty, tx: tx)
-                    continue
+                if let student {
+                    let out = student.predict(block, mask: visible, stream: key, dropout: false)
+                    sum.data.update(from: out.data, count: sum.count)
+                } else {
+                    ensemble(block, origin: SIMD3(tx * w - h, ty * w - h, row * t - h), key: key, into: sum)
                 }
-                for sample in 0..<s.samples {
-                    mask.fill(visible, lossWeight: nil, rate: s.maskRate, stream: key.child(UInt64(2 * sample)))
-                    let out = network.predict(block, mask: visible, stream: key.child(UInt64(2 * sample + 1)))
-                    for i in 0..<sum.count { sum.data[i] += out.data[i] }
-                }
-                for i in 0..<sum.count { sum.data[i] /= Float(s.samples) }
                 storeTile(sum, row: row, ty: ty, tx: tx)
             }
         }
@@ -399,30 +543,45 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
 
     /// Writes the core of a standardised block prediction into the row of tiles.
     private func storeTile(_ prediction: Tensor, row: Int, ty: Int, tx: Int) {
-        let s = settings, t = s.tile, h = s.halo, b = s.predictionBlock
+        let s = settings, t = s.tile, w = tileXY, h = s.halo, bxy = w + 2 * h
         let (nx, ny) = (volume.x, volume.y)
         let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
         for z in 0..<t {
-            for y in 0..<min(t, ny - ty * t) {
-                let from = prediction.data + ((z + h) * b + y + h) * b + h
-                let to = (z * ny + ty * t + y) * nx + tx * t
-                for x in 0..<min(t, nx - tx * t) { rowValues[to + x] = from[x] * std + mean }
+            for y in 0..<min(w, ny - ty * w) {
+                let from = prediction.data + ((z + h) * bxy + y + h) * bxy + h
+                let to = (z * ny + ty * w + y) * nx + tx * w
+                for x in 0..<min(w, nx - tx * w) { rowValues[to + x] = from[x] * std + mean }
             }
         }
         reportPrediction(row: row)
     }
 
-    /// The mean over rounds of the 8 complementary passes of `cells`, each voxel taken from the
-    /// pass in which it is blind. Rounds: `samples` / 8 (at least one), each with its own grid
-    /// shift; the cell grid is anchored to the volume (`origin` is the block's first voxel).
-    private func predictBlind(_ block: Tensor, cells: BlindCells, origin: SIMD3<Int>, key: RandomStream, into sum: Tensor) {
-        let (visible, blind) = (blockBuffers!.mask, blindBuffer!)
+    /// The ensemble's prediction of a standardised block whose first voxel is at `origin` in the
+    /// volume: with cell masks the mean over rounds of the 8 complementary passes, each voxel
+    /// taken from the pass in which it is blind (rounds: `samples` / 8, at least one, each with its
+    /// own grid shift; the grid is anchored to the volume); with the other masks the mean of
+    /// `samples` mask and dropout draws. Draws come from `key`.
+    private func ensemble(_ block: Tensor, origin: SIMD3<Int>, key: RandomStream, into sum: Tensor) {
+        let shape = block.shape
+        if ensembleBuffers?.visible.shape != shape { ensembleBuffers = (Tensor(shape), Tensor(shape)) }
+        let (visible, blind) = ensembleBuffers!
+        sum.zero()
+        let mask = mask!
+        guard case let .cells(cells) = mask else {
+            for sample in 0..<settings.samples {
+                mask.fill(visible, lossWeight: nil, rate: settings.maskRate, stream: key.child(UInt64(2 * sample)))
+                let out = network.predict(block, mask: visible, stream: key.child(UInt64(2 * sample + 1)))
+                for i in 0..<sum.count { sum.data[i] += out.data[i] }
+            }
+            for i in 0..<sum.count { sum.data[i] /= Float(settings.samples) }
+            return
+        }
         let rounds = max(1, settings.samples / BlindCells.passes)
         for round in 0..<rounds {
             let draw = RandomStream(seed: settings.seed, stream: 0xB11D).child(UInt64(round))
             let shift = round == 0 ? SIMD3(0, 0, 0) : SIMD3((0..<3).map { Int(draw.bits(UInt64($0)) % UInt64(2 * cells.cell[$0])) })
             for pass in 0..<BlindCells.passes {
-                cells.fill(visible.data, blind: blind.data, shape: visible.shape, pass: pass, origin: origin, shift: shift)
+                cells.fill(visible.data, blind: blind.data, shape: shape, pass: pass, origin: origin, shift: shift)
                 // Expected activations: one draw per voxel would add its dropout noise unaveraged.
                 let out = network.predict(block, mask: visible, stream: key.child(UInt64(round * BlindCells.passes + pass)), dropout: false)
                 let (o, w, a) = (UnsafePointer(out.data), UnsafePointer(blind.data), sum.data)
@@ -441,8 +600,8 @@ extension S2SStage {
         let now = ProgressReporter.now()
         if prediction.tilesDone == 0 { (prediction.start, prediction.lastReport) = (now, now) }
         prediction.tilesDone += 1
-        let t = settings.tile
-        let perRow = ((volume.x + t - 1) / t) * ((volume.y + t - 1) / t), rows = (volume.z + t - 1) / t
+        let (t, w) = (settings.tile, tileXY)
+        let perRow = ((volume.x + w - 1) / w) * ((volume.y + w - 1) / w), rows = (volume.z + t - 1) / t
         let total = perRow * rows, done = prediction.tilesDone
         guard now - prediction.lastReport >= S2SStage.progressInterval, done < total else { return }
         prediction.lastReport = now

@@ -33,25 +33,59 @@ extension UNetConfiguration {
         self.init(pools: pools, encoderChannels: e, decoderChannels: d, top: top, dropout: dropout)
         if let c = m["s2s.image_channels"].flatMap(Int.init), c == 1 { imageChannels = c }
     }
+
+    /// Whether `other` has the same layers (whatever its dropout rate).
+    func sameWeights(as other: UNetConfiguration) -> Bool {
+        var a = self
+        a.dropout = other.dropout
+        return a == other
+    }
 }
 
 extension UNet {
     /// The partial convolution's window of ones, a buffer in the PyTorch module's state dict.
     static let onesBufferName = "pconv0.ones"
 
-    /// Saves the weights with PyTorch's names and shapes, the configuration and `metadata`.
-    public func save(to path: String, metadata: [String: String] = [:]) throws {
+    /// The name prefix of a distilled student's tensors stored beside the network's
+    /// (``save(to:metadata:student:)``); PyTorch's `load_state_dict` of the module ignores them
+    /// with `strict=False`.
+    public static let studentPrefix = "student."
+
+    /// Saves the weights with PyTorch's names and shapes, the configuration and `metadata`, and
+    /// a `student` network of the same configuration under ``studentPrefix``.
+    public func save(to path: String, metadata: [String: String] = [:], student: UNet? = nil) throws {
         let ones = [Float](repeating: 1, count: 27)
         try ones.withUnsafeBufferPointer { onesPointer in
             var tensors = parameters.map { (name: $0.name, shape: $0.torchShape, values: UnsafePointer($0.value)) }
             tensors.insert((Self.onesBufferName, [1, 1, 3, 3, 3], onesPointer.baseAddress!), at: 2)
+            if let student {
+                precondition(student.configuration.sameWeights(as: configuration), "a student has its teacher's shape")
+                tensors += student.parameters.map { (name: Self.studentPrefix + $0.name, shape: $0.torchShape, values: UnsafePointer($0.value)) }
+            }
             try Safetensors.write(tensors, metadata: metadata.merging(configuration.metadata) { _, ours in ours }, to: path)
         }
     }
 
     /// Builds a network from a saved model; refuses files whose tensors do not fit their configuration.
     public static func load(from path: String) throws -> (network: UNet, metadata: [String: String]) {
-        let (tensors, metadata) = try Safetensors.read(path)
+        try load(from: path, prefix: "")!
+    }
+
+    /// The distilled student a model holds (``save(to:metadata:student:)``), or nil.
+    public static func loadStudent(from path: String) throws -> UNet? {
+        try load(from: path, prefix: studentPrefix)?.network
+    }
+
+    /// The network whose tensors carry `prefix` (nil when the file holds none); with the empty
+    /// prefix the tensors under ``studentPrefix`` are not the network's.
+    private static func load(from path: String, prefix: String) throws -> (network: UNet, metadata: [String: String])? {
+        let (all, metadata) = try Safetensors.read(path)
+        var tensors: [String: Safetensors.Entry] = [:]
+        for (name, entry) in all {
+            if prefix.isEmpty, !name.hasPrefix(studentPrefix) { tensors[name] = entry }
+            if !prefix.isEmpty, name.hasPrefix(prefix) { tensors[String(name.dropFirst(prefix.count))] = entry }
+        }
+        if !prefix.isEmpty, tensors.isEmpty { return nil }
         guard let configuration = UNetConfiguration(metadata: metadata) else {
             throw FilterError.unsupported(source: path, what: "not a stdio-filter S2S model: the metadata lacks a valid s2s.* configuration", hint: "")
         }
