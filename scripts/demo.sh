@@ -30,7 +30,7 @@ echo "== 4. the score against the ground truth (and the gain over the noisy inpu
 "$BIN" score clean.mrc denoised.mrc --noisy noisy.mrc
 
 echo "== 5. the chain deconv → s2s in one process (a shorter training: 150 steps)"
-"$BIN" run --chain "deconv:defocus=3,s2s:steps=150:samples=4" noisy.mrc deconv-s2s.mrc
+"$BIN" run --chain "deconv:defocus=3,s2s:steps=150:distill-blocks=16" noisy.mrc deconv-s2s.mrc
 
 echo "== 6. two halves (the same cell with independent noise, as even and odd tilts give): Noise2Noise ($STEPS steps)"
 "$BIN" synth --quiet --size 128x128x64 --seed 1 half-a.mrc --halves half-b.mrc   # half-a.mrc has noisy.mrc's voxels

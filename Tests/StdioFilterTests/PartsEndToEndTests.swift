@@ -58,6 +58,9 @@ struct PartsEndToEndTests {
         try shell("$B synth --quiet --size 40x32x40 in.mrc", in: dir)
         let train = try shell("$B s2s --steps 3 --patch 16 --samples 1 --tile 16 --halo 4 --save-model m.safetensors in.mrc trained.mrc", in: dir)
         #expect(train.status == 0, "\(train.stderr)")
+        // The run's estimate comes first, then the distilled network that predicts (and that the
+        // model keeps: the parts below predict with it).
+        #expect(train.stderr.contains("estimate for the whole run") && train.stderr.contains("distilled 3 steps"), "\(train.stderr)")
         for parts in [1, 3, 4, 12] {
             try PartsEndToEndTests.expectPartsEqualWhole("s2s --model m.safetensors --samples 2 --tile 16 --halo 4", parts: parts, in: dir)
         }

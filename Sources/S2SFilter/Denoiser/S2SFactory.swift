@@ -19,10 +19,10 @@ public enum S2SFactory: StageFactory {
         times its reach grown by the region, one colour of 8 at a time: the loss counts only the
         cells' own voxels, and prediction runs the 8 colours (--samples / 8 rounds, at least one)
         taking every voxel from the pass in which it is blind, without dropout.
-        Then (--distill, default 400 steps, about 2 minutes) the ensemble predicts
+        Then (--distill, default 400 steps, about 3 minutes) the ensemble predicts
         --distill-blocks blocks cut from the volume and a copy of the network learns to give the
         same output from the whole block, without masks; that network predicts every tile in one
-        pass (8x fewer than the ensemble, and better: +0.85 dB on the tomographic phantom,
+        pass (8x fewer than the ensemble, and better: +0.86 dB on the tomographic phantom,
         docs/benchmarks.md issue 18). Tiles are --tile-xy wide in X and Y and --tile deep, seen
         with --halo voxels of context. --save-model keeps both networks; --model of a model
         saved without the distilled one distils it first; --distill 0 predicts with the ensemble.
@@ -110,7 +110,7 @@ enum S2SParameters {
     static let tiling = [
         StageParameter("tile", .integer(8...256), default: "32", unit: "voxels", help: "output tile side along Z (a row of tiles holds this many sections)"),
         StageParameter("tile-xy", .integer(8...256), default: "64", unit: "voxels", help: "output tile side along X and Y (narrowed to --tile when the memory budget is short)"),
-        StageParameter("halo", .integer(0...128), default: "8", unit: "voxels", help: "context around each tile (tile + 2·halo and tile-xy + 2·halo multiples of 8 for lite)"),
+        StageParameter("halo", .integer(0...128), default: "8", unit: "voxels", help: "context around each tile (tile + 2·halo a multiple of 8 for lite; tile-xy grows to the next that fits)"),
         StageParameter("seed", .integer(0...Int(Int32.max)), default: "0", help: "random seed (same seed, same output)"),
         StageParameter("model", .path, default: "none", help: "a trained model (safetensors) to use instead of training"),
         StageParameter("save-model", .path, default: "none", help: "where to save the trained model (safetensors)"),

@@ -24,7 +24,15 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     public var takesSecondInput: Bool { settings.halves }
     public var boundary: BoundaryMode { .reflect }
     public private(set) var settings: S2SSettings
-    public private(set) var network: UNet
+    /// The network that trains (and predicts with the ensemble): loaded from `--model`, or built
+    /// on first use, so that listing, planning and refusing a chain cost no network.
+    public var network: UNet {
+        if let builtNetwork { return builtNetwork }
+        let built = UNet(settings.network, seed: settings.seed)
+        builtNetwork = built
+        return built
+    }
+    private var builtNetwork: UNet?
     /// The network distilled from the ensemble (``Distillation``), which predicts in one pass.
     public private(set) var student: UNet?
     private var statistics = RunningStatistics()
@@ -85,7 +93,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         if let (given, _) = statisticsFile { try S2SStage.checkMoments(mean: given.mean, standardDeviation: given.standardDeviation) }
         if let path = settings.modelPath {
             let (net, metadata) = try UNet.load(from: path)
-            network = net
+            builtNetwork = net
             modelMetadata = metadata
             self.settings.network = net.configuration
             let method = metadata["s2s.method"] ?? S2SStage.selfToSelfMethod
@@ -105,15 +113,14 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             }
             trained = true
         } else {
-            network = UNet(settings.network, seed: settings.seed)
             if case let .fixed(kind) = settings.mask, !settings.halves { mask = kind }
         }
-        let m = network.sizeMultiple
-        guard settings.predictionBlock % m == 0, (settings.tileXY + 2 * settings.halo) % m == 0 else {
-            throw FilterError.invalidParameter(
-                name: "\(name) tile/tile-xy/halo", value: "\(settings.tile)/\(settings.tileXY)/\(settings.halo)", expected: "tile + 2·halo and tile-xy + 2·halo multiples of \(m) for this network")
+        let m = self.settings.network.sizeMultiple
+        guard settings.predictionBlock % m == 0 else {
+            throw FilterError.invalidParameter(name: "\(name) tile/halo", value: "\(settings.tile)/\(settings.halo)", expected: "tile + 2·halo a multiple of \(m) for this network")
         }
-        tileXY = settings.tileXY
+        // Blocks are multiples of m along X and Y too: the tile widens to the next that fits.
+        tileXY = settings.tileXY + (m - (settings.tileXY + 2 * settings.halo) % m) % m
     }
 
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
@@ -124,12 +131,12 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         }
         var info = input
         info.elementType = .float32
-        let m = network.sizeMultiple
+        let m = settings.network.sizeMultiple
         let smallest = min(input.size.x, input.size.y, input.size.z)
         // Sections narrower than a tile: the narrowest tile that covers them (same residue
         // modulo m as `tile`, so tile + 2·halo stays a multiple of m).
         let across = max(input.size.x, input.size.y)
-        if across < settings.tileXY, settings.tileXY > settings.tile {
+        if across < tileXY, tileXY > settings.tile {
             tileXY = max(settings.tile, settings.tile + (across - settings.tile + m - 1) / m * m)
         }
         distillSide = min(settings.predictionBlock, smallest / m * m)
@@ -195,18 +202,18 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         let s = settings, p = s.patch, b = s.predictionBlock, bxy = tileXY + 2 * s.halo
         let row = s.tile * output.size.x * output.size.y * 4
         let patchSets = s.halves ? 2 : 1
-        let d = s.predictionBlock, ds = Distillation.side(block: d, patch: p, multiple: network.sizeMultiple)
+        let d = s.predictionBlock, ds = Distillation.side(block: d, patch: p, multiple: s.network.sizeMultiple)
         // Distillation: the ensemble predicts the blocks (an inference pass), then the student
         // trains on their centres; the training patches are gone by then.
-        let teaching = network.activationBytes(TensorShape(depth: d, height: d, width: d, channels: 1), training: false) + (s.distillBlocks + 5) * d * d * d * 4
-        let learning = network.activationBytes(TensorShape(depth: ds, height: ds, width: ds, channels: 1), training: true) + 5 * ds * ds * ds * 4
+        let teaching = s.network.activationBytes(TensorShape(depth: d, height: d, width: d, channels: 1), training: false) + (s.distillBlocks + 5) * d * d * d * 4
+        let learning = s.network.activationBytes(TensorShape(depth: ds, height: ds, width: ds, channels: 1), training: true) + 5 * ds * ds * ds * 4
         let distilling = needsDistillation ? max(teaching, learning) + 2 * s.distillBlocks * ds * ds * ds * 4 : 0
-        let learningFromPatches = network.activationBytes(TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1), training: true)
+        let learningFromPatches = s.network.activationBytes(TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1), training: true)
             + (patchSets * s.patchCount + 4 * s.batch) * p * p * p * 4
-        let training = (trained ? 0 : learningFromPatches) + network.workspaceBytes(training: true)
-        let ahead = max(training, distilling + network.workspaceBytes(training: true))
-        let predicting = network.activationBytes(TensorShape(depth: b, height: bxy, width: bxy, channels: 1), training: false)
-            + network.workspaceBytes(training: false) + 5 * b * bxy * bxy * 4
+        let training = (trained ? 0 : learningFromPatches) + s.network.workspaceBytes(training: true, workers: Parallel.threads)
+        let ahead = max(training, distilling + s.network.workspaceBytes(training: true, workers: Parallel.threads))
+        let predicting = s.network.activationBytes(TensorShape(depth: b, height: bxy, width: bxy, channels: 1), training: false)
+            + s.network.workspaceBytes(training: false, workers: Parallel.threads) + 5 * b * bxy * bxy * 4
         return max(ahead, row + predicting)
     }
 
@@ -345,7 +352,10 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             step += 1
             if step % 25 == 0 || step == s.steps {
                 let elapsed = ProgressReporter.now() - start
-                if step == 25 { logEstimate(secondsPerStep: elapsed / 25, stepsLeft: min(s.steps, Int(s.trainMinutes * 60 / (elapsed / 25))) - 25) }
+                if step == min(25, s.steps) {
+                    let perStep = elapsed / Double(step)
+                    logEstimate(secondsPerStep: perStep, stepsLeft: min(s.steps, Int(s.trainMinutes * 60 / perStep)) - step)
+                }
                 let mean = recent.reduce(0, +) / Float(recent.count)
                 Log.info("step \(step)/\(s.steps): loss \(String(format3: mean)), \(String(format3: Float(elapsed / Double(step)))) s/step")
                 finalLoss = mean
@@ -415,15 +425,35 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
 
     /// Predicts the distillation blocks with the ensemble and trains ``student`` on them.
     private func distil() throws {
-        let s = settings, n = distillSide
+        let s = settings
+        // A short training (a quick try, a test) gets as short a distillation, and no more
+        // blocks than it has steps (one block per step).
+        let trainingSteps = s.modelPath == nil ? trainedSteps : modelMetadata["s2s.steps"].flatMap(Int.init) ?? s.distillSteps
+        let steps = max(1, min(s.distillSteps, trainingSteps))
+        let start = ProgressReporter.now()
+        let distillation = ensembleTargets(count: steps)
+        Log.info("ensemble predictions of \(distillation.inputs.count) blocks of \(distillSide)³ for distillation in \(formatMinutes((ProgressReporter.now() - start) / 60))")
+        var configuration = s.network
+        configuration.dropout = 0
+        let student = UNet(configuration, seed: s.seed)
+        for (to, from) in zip(student.parameters, network.parameters) { to.value.update(from: from.value, count: from.count) }
+        student.parametersChanged()
+        distilled = try distillation.train(student, settings: s, steps: steps, minutes: s.distillMinutes)
+        Log.info("distilled \(distilled!.steps) steps in \(formatMinutes((ProgressReporter.now() - start) / 60)), final loss \(String(format3: distilled!.loss))")
+        self.student = student
+        _ = sf_malloc_trim()
+    }
+
+    /// The first `count` distillation blocks (the sampler is released) and the ensemble's
+    /// prediction of each, cut to their centres: the student learns from voxels whose ensemble
+    /// prediction had the full halo as context (a core of `patch`³ in the loss, a margin of
+    /// context around it).
+    private func ensembleTargets(count: Int) -> Distillation {
+        let s = settings, n = distillSide, m = s.network.sizeMultiple
         let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
-        var blocks = distillSampler!
+        let blocks = distillSampler!
         distillSampler = nil
-        blocks.standardise(mean: mean, standardDeviation: std)
-        // The student learns from the blocks' centres, whose ensemble prediction had the full
-        // halo as context: a core of `patch`³ in the loss, a margin of context around it.
-        let side = Distillation.side(block: n, patch: s.patch, multiple: network.sizeMultiple)
-        let cut = (n - side) / 2
+        let side = Distillation.side(block: n, patch: s.patch, multiple: m), cut = (n - side) / 2
         func centre(_ values: UnsafePointer<Float>) -> [Float] {
             var out = [Float](repeating: 0, count: side * side * side)
             for z in 0..<side { for y in 0..<side { for x in 0..<side {
@@ -431,34 +461,19 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             } } }
             return out
         }
-        let start = ProgressReporter.now()
         let shape = TensorShape(depth: n, height: n, width: n, channels: 1)
         let (block, sum) = (Tensor(shape), Tensor(shape))
         var (inputs, targets): ([[Float]], [[Float]]) = ([], [])
-        for (index, values) in blocks.patches.enumerated() {
-            block.set(values)
+        for (index, values) in blocks.patches.prefix(count).enumerated() {
+            for i in 0..<block.count { block.data[i] = (values[i] - mean) / std }
             let key = RandomStream(seed: s.seed, stream: 0xD15E).child(UInt64(index))
             ensemble(block, origin: blocks.origins[index], key: key, into: sum)
             inputs.append(centre(block.data))
             targets.append(centre(sum.data))
         }
-        blocks = PatchSampler(count: 0, side: n, volume: volume, seed: 0)
         network.releaseActivations()
         ensembleBuffers = nil
-        Log.info("ensemble predictions of \(targets.count) blocks of \(n)³ for distillation in \(formatMinutes((ProgressReporter.now() - start) / 60))")
-        var configuration = s.network
-        configuration.dropout = 0
-        let student = UNet(configuration, seed: s.seed)
-        for (to, from) in zip(student.parameters, network.parameters) { to.value.update(from: from.value, count: from.count) }
-        student.parametersChanged()
-        let distillation = Distillation(
-            inputs: inputs, targets: targets, side: side, margin: min(Distillation.margin, (side - network.sizeMultiple) / 2))
-        // A short training (a quick try, a test) gets as short a distillation.
-        let trainingSteps = s.modelPath == nil ? trainedSteps : modelMetadata["s2s.steps"].flatMap(Int.init) ?? s.distillSteps
-        distilled = try distillation.train(student, settings: s, steps: max(1, min(s.distillSteps, trainingSteps)), minutes: s.distillMinutes)
-        Log.info("distilled \(distilled!.steps) steps in \(formatMinutes((ProgressReporter.now() - start) / 60)), final loss \(String(format3: distilled!.loss))")
-        self.student = student
-        _ = sf_malloc_trim()
+        return Distillation(inputs: inputs, targets: targets, side: side, margin: min(Distillation.margin, (side - m) / 2))
     }
 
     // MARK: Prediction

@@ -29,6 +29,34 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
     public static let lite = UNetConfiguration(pools: 3, encoderChannels: 24, decoderChannels: 48, top: [32, 16])
 
     public static func preset(_ name: String) -> UNetConfiguration? { ["full": full, "lite": lite][name] }
+
+    /// Block and patch sides must be multiples of this.
+    public var sizeMultiple: Int { 1 << pools }
+
+    /// Memory the activations of one pass on `shape` take (``UNet/activationBytes(_:training:)``),
+    /// known without building the network.
+    public func activationBytes(_ shape: TensorShape, training: Bool) -> Int {
+        training ? 2 * Activations.forwardBytes(self, shape) : InferenceActivations.bytes(self, shape)
+    }
+
+    /// Memory the convolutions' scratch grows to with `workers` threads (``UNet/workspaceBytes(training:)``).
+    public func workspaceBytes(training: Bool, workers: Int) -> Int {
+        let columns = workers * (training ? Convolution3D.weightGradientBudget : Convolution3D.columnBudget)
+        let widest = convolutionChannels.map { $0.input * $0.output * 27 + $0.output }.max() ?? 0
+        return 4 * (columns + (training ? Convolution3D.gradientGroups * widest : 0))
+    }
+
+    /// Input and output channels of every convolution, in the network's order.
+    var convolutionChannels: [(input: Int, output: Int)] {
+        let e = encoderChannels, d = decoderChannels
+        var layers = [(imageChannels, e)] + Array(repeating: (e, e), count: pools + 1)
+        var previous = e
+        for _ in 0..<(pools - 1) {
+            layers += [(previous + e, d), (d, d)]
+            previous = d
+        }
+        return (layers + [(previous + imageChannels, top[0]), (top[0], top[1]), (top[1], imageChannels)]).map { (input: $0.0, output: $0.1) }
+    }
 }
 
 /// The Self2Self U-Net with forward and backward passes on channels-last tensors.
@@ -55,15 +83,13 @@ public final class UNet {
     /// Memory the activations of one pass on `shape` take: forward and backward when `training`,
     /// else an inference pass (``predict(_:mask:stream:)``).
     public func activationBytes(_ shape: TensorShape, training: Bool) -> Int {
-        training ? 2 * Activations.forwardBytes(configuration, shape) : InferenceActivations.bytes(configuration, shape)
+        configuration.activationBytes(shape, training: training)
     }
 
     /// Memory the convolutions' scratch grows to: a column buffer per thread (larger for the
     /// weight gradients of training) and the partial gradients of each chunk group.
     public func workspaceBytes(training: Bool) -> Int {
-        let columns = workspace.workers * (training ? Convolution3D.weightGradientBudget : Convolution3D.columnBudget)
-        let widest = convolutions.map { $0.weight.count + $0.outputChannels }.max() ?? 0
-        return 4 * (columns + (training ? Convolution3D.gradientGroups * widest : 0))
+        configuration.workspaceBytes(training: training, workers: workspace.workers)
     }
 
     /// Builds the network with PyTorch's initialisation (seeded): default init for the partial
@@ -138,7 +164,7 @@ public final class UNet {
     public func zeroGradients() { parameters.forEach { $0.zeroGradient() } }
 
     /// The patch side must be a multiple of this.
-    public var sizeMultiple: Int { 1 << configuration.pools }
+    public var sizeMultiple: Int { configuration.sizeMultiple }
 
     /// Frees the activations and gradients kept for the last shape (such as a training batch
     /// before prediction on blocks of another shape); the next pass allocates what it needs.
