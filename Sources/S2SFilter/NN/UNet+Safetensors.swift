@@ -11,15 +11,7 @@ extension UNetConfiguration {
 
     /// The number of weights and biases of this network (without building it).
     var parameterCount: Int {
-        func conv(_ cin: Int, _ cout: Int) -> Int { cin * cout * 27 + cout }
-        let e = encoderChannels, d = decoderChannels
-        var count = conv(imageChannels, e) + pools * conv(e, e) + conv(e, e)
-        var previous = e
-        for _ in 0..<(pools - 1) {
-            count += conv(previous + e, d) + conv(d, d)
-            previous = d
-        }
-        return count + conv(previous + imageChannels, top[0]) + conv(top[0], top[1]) + conv(top[1], imageChannels)
+        convolutionChannels.reduce(0) { $0 + $1.input * $1.output * 27 + $1.output }
     }
 
     /// Reads a configuration back from metadata; nil when an entry is missing or malformed.
