@@ -382,12 +382,16 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         let perVoxel = secondsPerStep / (3 * Double(s.batch) * p * p * p)
         let d = Double(s.predictionBlock), bxy = Double(tileXY + 2 * s.halo)
         let training = Double(max(0, stepsLeft)) * secondsPerStep
+        let ensemblePasses = Double(mask.map { if case .cells = $0 { return BlindCells.passes * max(1, s.samples / BlindCells.passes) } else { return s.samples } } ?? 1)
         var distilling = 0.0
         if settings.distils {
-            let passes = Double(BlindCells.passes * max(1, s.samples / BlindCells.passes))
-            distilling = min(s.distillMinutes * 60, Double(s.distillSteps) * secondsPerStep * d * d * d / (p * p * p)) + Double(s.distillBlocks) * passes * d * d * d * perVoxel
+            // The ensemble predicts a block per step; a student step is one block of `ds`³.
+            let ds = Double(Distillation.side(block: s.predictionBlock, patch: s.patch, multiple: s.network.sizeMultiple))
+            let steps = Double(min(s.distillSteps, s.steps)), blocks = min(Double(s.distillBlocks), steps)
+            let learning = steps * secondsPerStep * Double(Distillation.batch) * ds * ds * ds / (Double(s.batch) * p * p * p)
+            distilling = min(s.distillMinutes * 60, learning) + blocks * ensemblePasses * d * d * d * perVoxel
         }
-        let passes = settings.halves ? 2.0 : settings.distils ? 1 : Double(mask.map { if case .cells = $0 { return BlindCells.passes * max(1, s.samples / BlindCells.passes) } else { return s.samples } } ?? 1)
+        let passes = settings.halves ? 2.0 : settings.distils ? 1 : ensemblePasses
         let (t, w) = (s.tile, tileXY)
         let blocks = Double(((volume.x + w - 1) / w) * ((volume.y + w - 1) / w) * ((volume.z + t - 1) / t))
         let predicting = blocks * passes * d * bxy * bxy * perVoxel
