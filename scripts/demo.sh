@@ -2,7 +2,7 @@
 # The README's main job: install, build, make a small synthetic tomogram with its ground truth,
 # denoise it with Self2Self, score the result against the truth, run the chain deconv → s2s,
 # denoise two independent halves of it with Noise2Noise, and draw a before/after preview.
-# Everything goes to demo-out/ (about 8 minutes on 2 cores; set
+# Everything goes to demo-out/ (about 9 minutes on 2 cores; set
 # DEMO_STEPS for a longer, better training: the default s2s trains up to 7 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
