@@ -9,6 +9,9 @@ struct InputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("TIFF hyperstack input: the frame (time point) to read (1 = first).", valueName: "n"))
     var frame: Int = 1
 
+    @Flag(name: .customLong("channels-as-z"), help: "TIFF input: read the channels of an ImageJ stack of one slice as its Z sections (tifffile saves a 3-D array without axes='ZYX' as channels).")
+    var channelsAsSections = false
+
     func validate() throws {
         if channel < 1 { throw ValidationError("--channel counts from 1 (got \(channel))") }
         if frame < 1 { throw ValidationError("--frame counts from 1 (got \(frame))") }
@@ -16,7 +19,7 @@ struct InputOptions: ParsableArguments {
 
     /// Opens the input (a path, or `-` for stdin) in whatever format it is.
     func openInput(_ input: String, memoryBudget: Int, console: Console) throws -> (InputSource, VolumeReader) {
-        try openVolume(input, memoryBudget: memoryBudget, selection: TIFFSelection(channel: channel, frame: frame), console: console)
+        try openVolume(input, memoryBudget: memoryBudget, selection: TIFFSelection(channel: channel, frame: frame, channelsAsSections: channelsAsSections), console: console)
     }
 }
 

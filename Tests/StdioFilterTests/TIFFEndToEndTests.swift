@@ -85,7 +85,7 @@ struct TIFFEndToEndTests {
         var cases = [
             ("$B convert --format mrc in.mrc out.tif", Int32(64), "--format mrc contradicts the output name out.tif"),
             ("$B convert --compression zstd in.mrc out.mrc", 1, "compression 'zstd': expected none for MRC output"),
-            ("$B convert --channel 2 in.mrc out.mrc", 1, "expected 1/1 for MRC input"),
+            ("$B convert --channel 2 in.mrc out.mrc", 1, "expected not for MRC input"),
             ("$B convert --channel 0 in.mrc out.tif", 64, "--channel counts from 1"),
         ]
         // A TIFF cut in half (libtiff writes each IFD after its page): refused naming the page, no output.
@@ -106,5 +106,35 @@ struct TIFFEndToEndTests {
             #expect(run.errorLines.filter { $0.contains("error:") }.count == 1 || status == 64, "\(script): \(run.stderr)")
         }
         #expect(try files(in: dir).filter { $0 != "mixed.tif" && $0 != "cut.tif" } == ["in.mrc"])
+    }
+
+    @Test("a 3-D array saved by tifffile without axes (channels=N, slices=1): one warning line, --channels-as-z reads N sections")
+    func channelStackFromTifffile() throws {
+        guard Self.tifffileAvailable else {
+            print("skipped: python3 with tifffile is not installed")
+            return
+        }
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = """
+            import tifffile, numpy as np
+            a = np.arange(6 * 5 * 4, dtype=np.float32).reshape(6, 5, 4)
+            tifffile.imwrite('stack.tif', a, imagej=True)
+            assert tifffile.TiffFile('stack.tif').imagej_metadata.get('channels') == 6
+            """
+        let made = try shell("python3 -c \(q(script))", in: dir)
+        #expect(made.status == 0, "\(made.stderr)")
+        let plain = try shell("$B info --json stack.tif", in: dir)
+        #expect(plain.status == 0)
+        let warnings = plain.errorLines.filter { $0.contains("6 channels of one slice") }
+        #expect(warnings.count == 1, "\(plain.stderr)")
+        #expect(warnings.first?.contains("--channels-as-z reads the 6 channels as Z sections") == true, "\(plain.stderr)")
+        #expect(String(decoding: plain.stdout, as: UTF8.self).contains("\"size\": [4, 5, 1]"), "\(String(decoding: plain.stdout, as: UTF8.self))")
+
+        let asZ = try shell("$B convert --channels-as-z stack.tif out.mrc && python3 -c 'import mrcfile, numpy as np; d = mrcfile.read(\"out.mrc\"); assert d.shape == (6, 5, 4) and (d.ravel() == np.arange(120)).all(), d.shape'", in: dir)
+        #expect(asZ.status == 0, "\(asZ.stderr)")
+        #expect(!asZ.stderr.contains("channels of one slice"), "\(asZ.stderr)")
+        let refused = try shell("$B convert --channels-as-z stack.tif --channel 2 out2.mrc", in: dir)
+        #expect(refused.status != 0 && refused.stderr.contains("channels-as-z"), "\(refused.stderr)")
     }
 }

@@ -29,7 +29,10 @@ public enum VolumeFormat: String, CaseIterable, Sendable {
         case .tiff: return try TIFFReader(source: source, selection: selection, spoolDirectory: spoolDirectory, memoryBudget: memoryBudget)
         case .mrc:
             guard selection == TIFFSelection() else {
-                throw FilterError.invalidParameter(name: "channel/frame", value: "\(selection.channel)/\(selection.frame)", expected: "1/1 for MRC input (channels and frames are TIFF hyperstack options)")
+                throw FilterError.invalidParameter(
+                    name: selection.channelsAsSections ? "channels-as-z" : "channel/frame",
+                    value: selection.channelsAsSections ? "on" : "\(selection.channel)/\(selection.frame)",
+                    expected: "not for MRC input (channels and frames are TIFF hyperstack options)")
             }
             return try MRCReader(source: source, memoryBudget: memoryBudget)
         }

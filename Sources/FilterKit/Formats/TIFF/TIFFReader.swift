@@ -9,10 +9,14 @@ public struct TIFFSelection: Sendable, Equatable {
     public var channel: Int
     /// The frame (time point), 1 = first.
     public var frame: Int
+    /// Read the channels of a stack of one slice as its Z sections: tifffile saves a 3-D array
+    /// without `axes` as `channels=N, slices=1`.
+    public var channelsAsSections: Bool
 
-    public init(channel: Int = 1, frame: Int = 1) {
+    public init(channel: Int = 1, frame: Int = 1, channelsAsSections: Bool = false) {
         self.channel = channel
         self.frame = frame
+        self.channelsAsSections = channelsAsSections
     }
 }
 
@@ -288,7 +292,24 @@ public final class TIFFReader: VolumeReader {
         // Hyperstack selection: planes are channel fastest, then slice, then frame.
         var depth = pageCount
         var pick: (Int) -> Int = { $0 }
-        if let imagej, imagej.channels > 1 || imagej.frames > 1 || selection != TIFFSelection() {
+        let channelStack = imagej.map { $0.channels > 1 && $0.sliceCount == 1 && $0.frames == 1 } ?? false
+        if selection.channelsAsSections {
+            guard let imagej, channelStack, selection.channel == 1, selection.frame == 1 else {
+                throw FilterError.invalidParameter(
+                    name: "channels-as-z", value: "on",
+                    expected: "an ImageJ stack of channels and one slice and frame (\(name) has \(imagej.map { "\($0.channels) channel(s) × \($0.sliceCount) slice(s) × \($0.frames) frame(s)" } ?? "no ImageJ description"); no --channel or --frame with it)")
+            }
+            guard imagej.channels <= pageCount else {
+                throw FilterError.truncated(source: name, offset: 0, expected: "\(imagej.channels) planes (channels), found \(pageCount)")
+            }
+            depth = imagej.channels
+            layout += "; ImageJ channels read as \(depth) Z sections (--channels-as-z)"
+        } else if let imagej, imagej.channels > 1 || imagej.frames > 1 || selection != TIFFSelection() {
+            if channelStack, selection.channel == 1 {
+                warnings.append(
+                    "\(name): its ImageJ description says \(imagej.channels) channels of one slice (how tifffile saves a 3-D array without axes='ZYX'); "
+                        + "reading channel 1 only, one section: --channels-as-z reads the \(imagej.channels) channels as Z sections")
+            }
             let (c, z, t) = (imagej.channels, imagej.sliceCount, imagej.frames)
             guard (1...c).contains(selection.channel) else {
                 throw FilterError.invalidParameter(name: "channel", value: "\(selection.channel)", expected: "1…\(c) (\(name) has \(c) channel\(c == 1 ? "" : "s"))")
