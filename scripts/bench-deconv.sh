@@ -3,8 +3,9 @@
 # numpy's pocketfft in float64) in the same run, then the out-of-core mode on a large volume.
 #   scripts/bench-deconv.sh [GiB for the out-of-core run = 4] [repeats = 3]
 # Groups (all at 10 Å/px, 3 µm, IsoNet defaults; --threads 2):
-#   256³ in memory: numpy reference; ours with an empty FFTW wisdom cache (MEASURE planning
-#     included); ours with the wisdom cached by an earlier run (the usual case)
+#   256³ in memory: numpy reference; ours with an empty FFTW wisdom cache (a first run on a new
+#     shape: `--planner auto` estimates transforms over 1M values); ours with the wisdom that an
+#     earlier `--planner measure` run cached
 #   1 GiB (1024×1024×256): in memory (--memory 2G) against out of core (--execution outofcore)
 #   GiB from a pipe: `cat big | deconv > out` with the default --memory (out of core), peak RSS
 source "$(dirname "$0")/lib/bench.sh"
@@ -19,7 +20,7 @@ bench_volume "$MID" 1024 1024 256
 bench_volume "$SMALL" 256 256 256
 ARGS="--angpix 10 --defocus 3"
 export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
-XDG_CACHE_HOME="$OUT/cache" "$BIN" deconv --quiet $ARGS "$SMALL" "$OUT/warm.mrc" && rm -f "$OUT/warm.mrc"
+XDG_CACHE_HOME="$OUT/cache" "$BIN" deconv --quiet --planner measure $ARGS "$SMALL" "$OUT/warm.mrc" && rm -f "$OUT/warm.mrc"
 
 names=(numpy-reference deconv-first-run deconv-wisdom)
 cmds=(

@@ -1,13 +1,16 @@
-import CPNG
 import FilterKit
 
-/// A before/after picture of volumes: for each volume a row with its central XY, XZ and YZ
-/// sections side by side (XZ and YZ with Z downwards), contrast from the percentiles of those
-/// sections, as an 8-bit grey PNG encoded by libpng.
+/// A before/after picture of volumes, laid out as 3dmod and ChimeraX show orthogonal sections:
+/// for each volume a labelled block with its central XY section, the YZ section beside it (Z to
+/// the right, rows aligned with XY's) and the XZ section below it (Z downwards, columns aligned
+/// with XY's); a scale bar in nm on the XY section when the voxel size is known. Contrast runs
+/// from percentiles of each block's sections, or of all blocks' when shared.
 public struct Preview {
     /// The three central sections of one volume.
     public struct Sections {
         public let size: Size3
+        /// Voxel size in Å along X (0 when unknown).
+        public let voxelSize: Float
         /// X × Y at z = nz/2, X × Z at y = ny/2, Y × Z at x = nx/2 (first index fastest).
         public var xy: [Float], xz: [Float], yz: [Float]
 
@@ -15,6 +18,7 @@ public struct Preview {
         public init(reading reader: VolumeReader) throws {
             let s = reader.info.size
             size = s
+            voxelSize = reader.info.voxelSize.x
             xy = []
             xz = [Float](repeating: 0, count: s.x * s.z)
             yz = [Float](repeating: 0, count: s.y * s.z)
@@ -27,82 +31,121 @@ public struct Preview {
             }
         }
 
-        /// The values at `fractions` (0…1) of the sorted finite values of the three sections.
-        func percentiles(_ fractions: [Double]) -> [Float] {
-            let values = (xy + xz + yz).filter(\.isFinite).sorted()
-            guard !values.isEmpty else { return fractions.map { _ in 0 } }
-            return fractions.map { values[min(values.count - 1, Int($0 * Double(values.count - 1)))] }
+        /// Sections given directly (tests, reports): `xy` is X × Y, `xz` X × Z, `yz` Y × Z.
+        public init(size: Size3, voxelSize: Float, xy: [Float], xz: [Float], yz: [Float]) {
+            precondition(xy.count == size.x * size.y && xz.count == size.x * size.z && yz.count == size.y * size.z)
+            self.size = size
+            self.voxelSize = voxelSize
+            (self.xy, self.xz, self.yz) = (xy, xz, yz)
         }
+
+        var values: [Float] { xy + xz + yz }
     }
 
-    /// Gap between panels and rows, in pixels.
+    /// Gap between panels and between blocks, in pixels.
     public static let gap = 4
+    /// Space around a label, in pixels.
+    static let labelPadding = 3
 
     public let rows: [Sections]
-    /// Contrast: grey 0 at this lower percentile, 255 at the upper one (per volume).
+    /// One label per row, drawn above it (none: no label strip).
+    public var labels: [String]
+    /// Contrast: grey 0 at this lower percentile, 255 at the upper one.
     public var lower = 1.0, upper = 99.0
+    /// One contrast window for every row (from all their sections) instead of one per row.
+    public var sameContrast = false
     /// Each voxel becomes `scale × scale` pixels.
     public var scale = 1
 
-    public init(rows: [Sections]) { self.rows = rows }
+    public init(rows: [Sections], labels: [String] = []) {
+        precondition(labels.isEmpty || labels.count == rows.count)
+        self.rows = rows
+        self.labels = labels
+    }
+
+    /// Font pixels per label pixel: larger text for wide pictures.
+    var textSize: Int { blockWidth >= 480 ? 3 : blockWidth >= 240 ? 2 : 1 }
+
+    /// The height of the label strip above each block.
+    var labelHeight: Int { labels.isEmpty ? 0 : BitmapFont.height * textSize + 2 * Preview.labelPadding }
+
+    private var blockWidth: Int { rows.map { ($0.size.x + $0.size.z) * scale + Preview.gap }.max() ?? 0 }
+
+    private func blockHeight(_ s: Sections) -> Int { (s.size.y + s.size.z) * scale + Preview.gap }
 
     /// Width and height in pixels.
     public var pixelSize: (width: Int, height: Int) {
-        let widths = rows.map { ($0.size.x * 2 + $0.size.y) * scale + 2 * Preview.gap }
-        let heights = rows.map { max($0.size.y, $0.size.z) * scale }
-        return (widths.max() ?? 0, heights.reduce(0, +) + Preview.gap * max(0, rows.count - 1))
+        let heights = rows.map { labelHeight + blockHeight($0) }
+        return (blockWidth, heights.reduce(0, +) + Preview.gap * max(0, rows.count - 1))
     }
 
-    /// The picture as 8-bit grey pixels, row by row (the gaps mid-grey).
-    public func pixels() -> [UInt8] {
-        let (width, height) = pixelSize
-        var image = [UInt8](repeating: 128, count: width * height)
-        var top = 0
-        for row in rows {
-            let p = row.percentiles([lower / 100, upper / 100])
-            let span = p[1] > p[0] ? p[1] - p[0] : 1
-            func draw(_ values: [Float], _ w: Int, _ h: Int, left: Int) {
-                for v in 0..<(h * scale) {
-                    for u in 0..<(w * scale) {
-                        let value = values[(v / scale) * w + u / scale]
-                        let grey = value.isFinite ? min(255, max(0, (value - p[0]) / span * 255)).rounded() : 0
-                        image[(top + v) * width + left + u] = UInt8(grey)
-                    }
-                }
-            }
-            let s = row.size
-            draw(row.xy, s.x, s.y, left: 0)
-            draw(row.xz, s.x, s.z, left: s.x * scale + Preview.gap)
-            draw(row.yz, s.y, s.z, left: 2 * s.x * scale + 2 * Preview.gap)
-            top += max(s.y, s.z) * scale + Preview.gap
+    /// The contrast window of each row.
+    func windows() -> [(lower: Float, upper: Float)] {
+        func window(_ values: [Float]) -> (lower: Float, upper: Float) {
+            let sorted = values.filter(\.isFinite).sorted()
+            guard !sorted.isEmpty else { return (0, 1) }
+            let at = { (p: Double) in sorted[min(sorted.count - 1, Int(p / 100 * Double(sorted.count - 1)))] }
+            return (at(lower), at(upper))
         }
-        return image
+        if sameContrast {
+            let shared = window(rows.flatMap(\.values))
+            return rows.map { _ in shared }
+        }
+        return rows.map { window($0.values) }
+    }
+
+    /// The picture: white background, black labels.
+    public func canvas() -> Canvas {
+        let (width, height) = pixelSize
+        var canvas = Canvas(width: width, height: height, background: 255)
+        var top = 0
+        for (i, (row, window)) in zip(rows, windows()).enumerated() {
+            if !labels.isEmpty {
+                canvas.text(labels[i], x: Preview.labelPadding, y: top + Preview.labelPadding, size: textSize, 0)
+                top += labelHeight
+            }
+            let s = row.size, k = scale
+            let right = s.x * k + Preview.gap, below = top + s.y * k + Preview.gap
+            canvas.section(x: 0, y: top, columns: s.x, rows: s.y, scale: k, window: window) { u, v in row.xy[v * s.x + u] }
+            canvas.section(x: right, y: top, columns: s.z, rows: s.y, scale: k, window: window) { u, v in row.yz[u * s.y + v] }
+            canvas.section(x: 0, y: below, columns: s.x, rows: s.z, scale: k, window: window) { u, v in row.xz[v * s.x + u] }
+            drawScaleBar(on: &canvas, row, left: 0, top: top)
+            top += blockHeight(row) + Preview.gap
+        }
+        return canvas
+    }
+
+    /// The scale bar's length in nm: 1, 2 or 5 × 10ⁿ, at most a quarter of the section's width;
+    /// nil without a voxel size or when it would be shorter than 8 pixels.
+    static func scaleBar(nanometresAcross width: Double, pixelsAcross pixels: Int) -> Double? {
+        guard width > 0, pixels > 0 else { return nil }
+        var best: Double?
+        var decade = 1e-3
+        while decade <= width {
+            for m in [1.0, 2.0, 5.0] where m * decade <= width / 4 { best = m * decade }
+            decade *= 10
+        }
+        guard let length = best, length / width * Double(pixels) >= 8 else { return nil }
+        return length
+    }
+
+    /// A white bar with its length above it, on a black box in the XY section's lower-left corner.
+    private func drawScaleBar(on canvas: inout Canvas, _ row: Sections, left: Int, top: Int) {
+        let pixelsAcross = row.size.x * scale
+        let nanometres = Double(row.voxelSize) / 10 * Double(row.size.x)
+        guard let length = Preview.scaleBar(nanometresAcross: nanometres, pixelsAcross: pixelsAcross) else { return }
+        let barPixels = Int((length / nanometres * Double(pixelsAcross)).rounded())
+        let text = "\(length >= 1 ? String(Int(length)) : String(length)) nm"
+        let t = max(1, textSize - 1), thickness = 2 * t + 1
+        let boxWidth = max(barPixels, BitmapFont.width(of: text) * t) + 6
+        let boxHeight = BitmapFont.height * t + thickness + 9
+        let boxTop = top + row.size.y * scale - boxHeight - 3
+        guard boxTop >= top, boxWidth + 3 <= pixelsAcross else { return }
+        canvas.fill(x: left + 3, y: boxTop, w: boxWidth, h: boxHeight, 0)
+        canvas.text(text, x: left + 6, y: boxTop + 3, size: t, 255)
+        canvas.fill(x: left + 6, y: boxTop + 6 + BitmapFont.height * t, w: barPixels, h: thickness, 255)
     }
 
     /// The picture as PNG bytes.
-    public func png() throws -> [UInt8] {
-        let (width, height) = pixelSize
-        var pixels = self.pixels()
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        image.width = UInt32(width)
-        image.height = UInt32(height)
-        image.format = UInt32(PNG_FORMAT_GRAY)
-        var size = 0
-        // First the size, then the encoding into a buffer of that size.
-        guard png_image_write_to_memory(&image, nil, &size, 0, &pixels, Int32(width), nil) != 0 else {
-            throw FilterError.unsupported(source: "libpng", what: "could not encode the preview: \(Preview.message(image))", hint: "")
-        }
-        var bytes = [UInt8](repeating: 0, count: size)
-        guard png_image_write_to_memory(&image, &bytes, &size, 0, &pixels, Int32(width), nil) != 0 else {
-            throw FilterError.unsupported(source: "libpng", what: "could not encode the preview: \(Preview.message(image))", hint: "")
-        }
-        png_image_free(&image)
-        return Array(bytes.prefix(size))
-    }
-
-    private static func message(_ image: png_image) -> String {
-        var m = image.message
-        return withUnsafeBytes(of: &m) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    }
+    public func png() throws -> [UInt8] { try canvas().png() }
 }

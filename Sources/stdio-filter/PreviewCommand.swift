@@ -6,16 +6,18 @@ import FilterKit
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preview",
-        abstract: "Draw the central XY, XZ and YZ sections of volumes into a PNG, one row per volume.",
+        abstract: "Draw the central XY, XZ and YZ sections of volumes into a PNG, one labelled row per volume.",
         discussion: """
-            Each volume is read once as a stream (only three sections are kept). Contrast runs
-            from the 1st to the 99th percentile of each row's sections (--percentiles). Give
-            several volumes to see before and after at a glance; the last path is the PNG
-            ('-' for stdout).
+            Each volume is read once as a stream (only three sections are kept). A row shows
+            the XY section with YZ beside it (Z to the right) and XZ below it (Z downwards), as
+            3dmod and ChimeraX lay them out, under a label (the file name, or --labels), with a
+            scale bar in nm when the voxel size is known. Contrast runs from the 1st to the 99th
+            percentile of each row's sections (--percentiles), or of all rows together with
+            --same-contrast (to compare intensities). The last path is the PNG ('-' for stdout).
 
             Examples:
               stdio-filter preview tomo.mrc tomo.png
-              stdio-filter preview noisy.mrc denoised.mrc clean.mrc compare.png --scale 2
+              stdio-filter preview noisy.mrc denoised.mrc clean.mrc compare.png --scale 2 --labels noisy,s2s,clean
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -29,6 +31,18 @@ struct PreviewCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Pixels per voxel along each side (1 to 16).", valueName: "n"))
     var scale: Int = 1
 
+    @Option(help: ArgumentHelp("Row labels, comma-separated, one per volume (default: the file names).", valueName: "a,b,..."))
+    var labels: String?
+
+    @Flag(help: "One contrast window for all rows (from all their sections) instead of one per row.")
+    var sameContrast = false
+
+    /// The label of each row: `--labels`, else each path's last component.
+    var rowLabels: [String] {
+        if let labels { return labels.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return paths.dropLast().map { $0 == "-" ? "stdin" : String($0.split(separator: "/").last ?? Substring($0)) }
+    }
+
     var contrast: (Double, Double)? {
         let parts = percentiles.split(separator: ",").compactMap { Double($0) }
         guard parts.count == 2, parts[0] >= 0, parts[1] <= 100, parts[0] < parts[1] else { return nil }
@@ -39,6 +53,9 @@ struct PreviewCommand: ParsableCommand {
         guard paths.count >= 2 else { throw ValidationError("give at least one volume and the PNG to write") }
         guard contrast != nil else { throw ValidationError("--percentiles must be two numbers 0 ≤ lo < hi ≤ 100, such as 1,99 (got \(percentiles))") }
         guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1 to 16 (got \(scale))") }
+        if labels != nil, rowLabels.count != paths.count - 1 {
+            throw ValidationError("--labels gives \(rowLabels.count) label(s) for \(paths.count - 1) volume(s)")
+        }
     }
 
     func run() throws {
@@ -52,9 +69,10 @@ struct PreviewCommand: ParsableCommand {
                 sources.append(source)
                 return try Preview.Sections(reading: reader)
             }
-            var preview = Preview(rows: rows)
+            var preview = Preview(rows: rows, labels: rowLabels)
             (preview.lower, preview.upper) = contrast!
             preview.scale = scale
+            preview.sameContrast = sameContrast
             let bytes = try preview.png()
             let target = try OutputTarget.create(output, protecting: sources)
             do {
@@ -65,7 +83,7 @@ struct PreviewCommand: ParsableCommand {
                 throw error
             }
             let (w, h) = preview.pixelSize
-            console.note("\(output): \(w)×\(h) pixels, \(rows.count) row\(rows.count == 1 ? "" : "s") (XY | XZ | YZ)")
+            console.note("\(output): \(w)×\(h) pixels, \(rows.count) row\(rows.count == 1 ? "" : "s") (XY with YZ beside it and XZ below)")
         }
     }
 }

@@ -128,22 +128,52 @@ struct EvaluationEndToEndTests {
         }
     }
 
-    @Test("preview writes a PNG that libpng decodes, one row of three sections per volume")
-    func previewDecodes() throws {
+    /// The grey pixels of a PNG.
+    func decodePNG(_ url: URL) throws -> (width: Int, height: Int, pixels: [UInt8]) {
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        try #require(png_image_begin_read_from_file(&image, url.path) != 0)
+        image.format = UInt32(PNG_FORMAT_GRAY)
+        var pixels = [UInt8](repeating: 0, count: Int(image.width * image.height))
+        try #require(png_image_finish_read(&image, nil, &pixels, 0, nil) != 0)
+        return (Int(image.width), Int(image.height), pixels)
+    }
+
+    @Test("preview: XY with YZ beside it and XZ below, a label strip per row, a scale bar in nm, shared contrast on request")
+    func previewLayout() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = try shell("$B synth --quiet --size 60x40x30 a.mrc --clean b.mrc && $B preview --quiet a.mrc b.mrc --scale 2 out.png", in: dir)
         try #require(run.status == 0, "\(run.stderr)")
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        try #require(png_image_begin_read_from_file(&image, dir.appendingPathComponent("out.png").path) != 0)
-        image.format = UInt32(PNG_FORMAT_GRAY)
-        var pixels = [UInt8](repeating: 0, count: Int(image.width * image.height))
-        try #require(png_image_finish_read(&image, nil, &pixels, 0, nil) != 0)
-        // Width: XY, XZ (60 each) and YZ (40) × scale 2, two gaps of 4; height: two rows of max(40, 30) × 2, one gap.
-        #expect(image.width == UInt32((60 + 60 + 40) * 2 + 8))
-        #expect(image.height == UInt32(2 * 40 * 2 + 4))
-        #expect(Set(pixels).count > 100, "the picture has grey levels")
+        let (w, h, pixels) = try decodePNG(dir.appendingPathComponent("out.png"))
+        // Width: XY (60) and YZ (Z = 30 wide) × scale 2 and a gap of 4; each row: a label strip of
+        // 7 + 2·3 pixels, XY (40) over XZ (30) × 2 and a gap; one gap between the rows.
+        #expect(w == (60 + 30) * 2 + 4)
+        #expect(h == 2 * (13 + (40 + 30) * 2 + 4) + 4)
+        let at = { (x: Int, y: Int) in pixels[y * w + x] }
+        // The label strip: black text ("a.mrc") on white, nothing else.
+        let strip = (0..<13).flatMap { y in (0..<w).map { at($0, y) } }
+        #expect(Set(strip) == [0, 255])
+        #expect(strip.filter { $0 == 0 }.count > 20, "text is drawn")
+        // The empty corner right of XZ stays white; the panels hold grey levels.
+        #expect(at(w - 1, h - 1) == 255)
+        #expect(Set((13..<93).flatMap { y in (0..<120).map { at($0, y) } }).count > 100)
+        // Scale bar (synth writes 10 Å voxels: 60 nm across, so a 10 nm bar of 20 pixels) on a
+        // black box in XY's lower-left corner: box from y = 13 + 80 − 3 − 19 = 71, bar 3 pixels
+        // high under the 7-pixel text.
+        for x in 6..<26 { #expect(at(x, 85) == 255, "bar at x \(x)") }
+        #expect(at(26, 85) == 0 && at(4, 85) == 0, "the bar is 20 pixels long on its box")
+
+        // Shared contrast: the clean volume's smaller range gets fewer grey levels than its own window gives it.
+        let shared = try shell("$B preview --quiet a.mrc b.mrc --scale 2 --same-contrast --labels noisy,clean shared.png", in: dir)
+        try #require(shared.status == 0, "\(shared.stderr)")
+        let (_, _, sharedPixels) = try decodePNG(dir.appendingPathComponent("shared.png"))
+        let secondXY = { (p: [UInt8]) in Set((0..<80).flatMap { y in (0..<120).map { p[(13 + 144 + 4 + 13 + y) * w + $0] } }).count }
+        #expect(secondXY(sharedPixels) < secondXY(pixels), "\(secondXY(sharedPixels)) vs \(secondXY(pixels))")
+        #expect(sharedPixels.prefix(13 * w) != pixels.prefix(13 * w), "another label")
+
+        let wrong = try shell("$B preview a.mrc b.mrc --labels only-one x.png", in: dir)
+        #expect(wrong.status == 64 && wrong.stderr.contains("--labels gives 1 label(s) for 2 volume(s)"), "\(wrong.stderr)")
     }
 
     @Test("bad input: clear one-line errors, no output left")
