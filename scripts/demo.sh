@@ -23,8 +23,8 @@ echo "      and the same chain in one process: bit for bit the same voxels"
 "$BIN" run --quiet --chain "deconv:defocus=3,gaussian:sigma=1" noisy.mrc deconv-gauss.mrc
 cmp <(tail -c +1025 deconv-gauss-pipe.mrc) <(tail -c +1025 deconv-gauss.mrc) && echo "identical voxels"
 
-echo "== 3. Self2Self denoising ($STEPS training steps, 8 prediction samples), the model saved"
-"$BIN" s2s --steps "$STEPS" --save-model s2s-model.safetensors noisy.mrc denoised.mrc
+echo "== 3. Self2Self denoising ($STEPS training steps, then distilled), the model saved, a picture of the run"
+"$BIN" s2s --steps "$STEPS" --save-model s2s-model.safetensors --report s2s-report.png noisy.mrc denoised.mrc
 
 echo "== 4. the score against the ground truth (and the gain over the noisy input)"
 "$BIN" score clean.mrc denoised.mrc --noisy noisy.mrc
@@ -37,6 +37,7 @@ echo "== 6. two halves (the same cell with independent noise, as even and odd ti
 "$BIN" n2n --steps "$STEPS" half-a.mrc half-b.mrc n2n.mrc
 "$BIN" score clean.mrc n2n.mrc --noisy noisy.mrc
 
-echo "== 7. the preview: rows noisy, s2s, ground truth, deconv → s2s, n2n; columns XY | XZ | YZ"
-"$BIN" preview noisy.mrc denoised.mrc clean.mrc deconv-s2s.mrc n2n.mrc preview.png --scale 2
-echo "open demo-out/preview.png to compare"
+echo "== 7. the preview: rows noisy, s2s, ground truth, deconv → s2s, n2n (XY, YZ beside it, XZ below)"
+"$BIN" preview noisy.mrc denoised.mrc clean.mrc deconv-s2s.mrc n2n.mrc preview.png --scale 2 \
+  --labels "noisy,s2s,ground truth,deconv then s2s,n2n (two halves)"
+echo "open demo-out/preview.png to compare, and demo-out/s2s-report.png for the training (loss, noise correlation, before/after)"

@@ -31,6 +31,23 @@ public struct Canvas {
         }
     }
 
+    /// The outline of the rectangle of `w × h` pixels at (`x`, `y`).
+    mutating func frame(x: Int, y: Int, w: Int, h: Int, _ grey: UInt8) {
+        fill(x: x, y: y, w: w, h: 1, grey)
+        fill(x: x, y: y + h - 1, w: w, h: 1, grey)
+        fill(x: x, y: y, w: 1, h: h, grey)
+        fill(x: x + w - 1, y: y, w: 1, h: h, grey)
+    }
+
+    /// Copies `other` with its top-left corner at (`x`, `y`), clipped to this canvas.
+    mutating func draw(_ other: Canvas, x: Int, y: Int) {
+        for v in 0..<other.height where y + v >= 0 && y + v < height {
+            for u in 0..<other.width where x + u >= 0 && x + u < width {
+                pixels[(y + v) * width + x + u] = other.pixels[v * other.width + u]
+            }
+        }
+    }
+
     /// Draws `text` with its top-left corner at (`x`, `y`), each font pixel `size × size` pixels.
     mutating func text(_ text: String, x: Int, y: Int, size: Int, _ grey: UInt8) {
         var left = x

@@ -75,7 +75,13 @@ enum ChainRunner {
             if let threads { Parallel.threads = threads }
             Log.handler = { console.note($0) }
             if input == "-" && second == "-" { throw ValidationError("only one input can be stdin ('-'): give the other half as a path") }
-            let (source, reader) = try io.openInput(input, memoryBudget: global.memoryBytes(for: stages), console: console)
+            var (source, reader) = try io.openInput(input, memoryBudget: global.memoryBytes(for: stages), console: console)
+            let report = RunReport(stages: stages)
+            if let report, report.path == output || report.path == input {
+                throw ValidationError("--report \(report.path) names the \(report.path == output ? "output" : "input"): give the picture its own path")
+            }
+            let recordingReader = report.map { _ in RecordingReader(reader) }
+            if let recordingReader { reader = recordingReader }
             let other = try second.map { try io.openInput($0, memoryBudget: global.memoryBytes(for: stages), console: console) }
             var options = global.pipelineOptions(for: stages)
             options.slabSections = slab
@@ -87,14 +93,22 @@ enum ChainRunner {
             if global.verbose { console.note("memory plan within \(ByteCount(options.memoryBudget)): \(pipeline.plan)") }
             var info = pipeline.writtenInfo
             info.elementType = try outputType ?? Convert.defaultOutputType(for: info.elementType, format: io.outputFormat(for: output))
-            let writer = try io.createOutput(
-                output, info: info, operation: operation(reader.info.elementType, info.elementType), protecting: [source] + (other.map { [$0.0] } ?? []), console: console)
+            let inputs = [source] + (other.map { [$0.0] } ?? [])
+            var writer = try io.createOutput(
+                output, info: info, operation: operation(reader.info.elementType, info.elementType), protecting: inputs, console: console)
+            let recordingWriter = report.map { _ in RecordingWriter(writer, info: info) }
+            if let recordingWriter { writer = recordingWriter }
             do {
                 try pipeline.run(writer: writer)
                 try writer.finish()
             } catch {
                 writer.abort()
                 throw error
+            }
+            if let report, let recordingReader, let recordingWriter {
+                try report.write(
+                    input: input == "-" ? "stdin" : input, output: output == "-" ? "stdout" : output,
+                    before: recordingReader.recorder, after: recordingWriter.recorder, protecting: inputs, console: console)
             }
             if writer.clampedCount > 0 {
                 console.warn("\(writer.clampedCount) voxels were outside the \(info.elementType) range (or NaN) and were clamped")

@@ -176,6 +176,32 @@ struct EvaluationEndToEndTests {
         #expect(wrong.status == 64 && wrong.stderr.contains("--labels gives 1 label(s) for 2 volume(s)"), "\(wrong.stderr)")
     }
 
+    @Test("s2s --report: a PNG with the loss curve and the noise correlation side by side over the sections before and after, from a pipe too")
+    func trainingReport() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try shell(
+            "$B synth --quiet --size 48x48x32 a.mrc && cat a.mrc | $B s2s --steps 30 --train-minutes 100 --distill 0 --report r.png > out.mrc", in: dir)
+        try #require(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("report: r.png"), "\(run.stderr)")
+        let (w, h, pixels) = try decodePNG(dir.appendingPathComponent("r.png"))
+        #expect(w == 2 * 360 + 3 * 8, "two plot panels of 360 pixels and margins")
+        // The two plots' frames: a row where both top edges run black (over 600 pixels).
+        let frameRow = (0..<min(h, 200)).first { y in (0..<w).filter { pixels[y * w + $0] == 0 }.count > 600 }
+        let top = try #require(frameRow, "the plots' frames")
+        // The loss curve: grey dots of the steps inside the left frame.
+        let inside = (top + 1..<(top + 150)).flatMap { y in (43..<358).map { pixels[y * w + $0] } }
+        #expect(inside.contains(160), "loss dots")
+        #expect(inside.contains(0), "the running mean")
+        // Below the plots: the two labelled preview rows (before, after) of a 48×48×32 volume at scale 3.
+        let sections = (top + 180..<h).flatMap { y in (8..<(8 + 144)).map { pixels[y * w + $0] } }
+        #expect(Set(sections).count > 100, "sections with grey levels")
+        #expect(h >= top + 170 + 2 * (48 + 32) * 3, "both rows of sections: \(h)")
+        // The input and output are unchanged by the report; it may not name the output.
+        let same = try shell("$B s2s --steps 2 --distill 0 --report out2.mrc a.mrc out2.mrc", in: dir)
+        #expect(same.status == 64 && same.stderr.contains("names the output"), "\(same.stderr)")
+    }
+
     @Test("bad input: clear one-line errors, no output left")
     func refusals() throws {
         let dir = try makeTemporaryDirectory()

@@ -83,4 +83,11 @@ extension String {
         let tenths = Int((value * 10).rounded())
         self = "\(tenths / 10).\(tenths % 10)"
     }
+
+    /// At most three decimals, Foundation-free (losses in logs and reports).
+    public init(format3 v: Float) {
+        guard v.isFinite else { self = "\(v)"; return }
+        let scaled = (Double(v) * 1000).rounded() / 1000
+        self = "\(scaled)"
+    }
 }

@@ -115,6 +115,7 @@ enum S2SParameters {
         StageParameter("model", .path, default: "none", help: "a trained model (safetensors) to use instead of training"),
         StageParameter("save-model", .path, default: "none", help: "where to save the trained model (safetensors)"),
         StageParameter("stats", .path, default: "none", help: "mean and std from `stdio-filter stats --json` (with --model: no prepass, so a part of a split run reads only its sections)"),
+        StageParameter("report", .path, default: "none", help: "a PNG of the run: training loss per step, the measured noise correlation, central sections before and after"),
     ]
 
     /// The settings of ``network`` and ``tiling``.
@@ -137,6 +138,7 @@ enum S2SParameters {
         s.modelPath = try p.path("model")
         s.saveModelPath = try p.path("save-model")
         s.statisticsPath = try p.path("stats")
+        s.reportPath = try p.path("report")
         let m = 1 << s.network.pools
         guard s.patch % m == 0 else {
             throw FilterError.invalidParameter(name: "\(p.stage) patch", value: "\(s.patch)", expected: "a multiple of \(m) for the \(s.presetName) net")

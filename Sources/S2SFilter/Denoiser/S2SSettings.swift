@@ -54,6 +54,8 @@ public struct S2SSettings: Sendable, Equatable {
     /// A `stats --json` file holding the input's mean and standard deviation (no prepass when a
     /// model is given too).
     public var statisticsPath: String?
+    /// Where to draw the run's picture (loss, noise correlation, sections before and after).
+    public var reportPath: String?
 
     public init() {}
 

@@ -75,6 +75,8 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     static let progressInterval = 30.0
     /// The final training loss and the steps done, for the model's metadata.
     public private(set) var finalLoss: Float?
+    /// The loss of every training step, for `--report`.
+    public private(set) var lossHistory: [Float] = []
     private var trainedSteps = 0
     /// The metadata of the model given with `--model`, kept when it is saved with a new student.
     private var modelMetadata: [String: String] = [:]
@@ -349,6 +351,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             }
             average?.update(network.parameters)
             recent.append(loss)
+            lossHistory.append(loss)
             step += 1
             if step % 25 == 0 || step == s.steps {
                 let elapsed = ProgressReporter.now() - start
@@ -631,14 +634,5 @@ extension S2SStage {
 
 func formatMinutes(_ minutes: Double) -> String {
     minutes < 1 ? "\(Int((minutes * 60).rounded())) s" : "\(Int(minutes)) min \(Int((minutes * 60).truncatingRemainder(dividingBy: 60))) s"
-}
-
-extension String {
-    /// Three significant decimals, without Foundation.
-    init(format3 v: Float) {
-        guard v.isFinite else { self = "\(v)"; return }
-        let scaled = (Double(v) * 1000).rounded() / 1000
-        self = "\(scaled)"
-    }
 }
 

@@ -44,7 +44,9 @@ public final class TIFFReader: VolumeReader {
     private let planes: Planes
     private let spool: ScratchFile?
     private let rawFD: Int32
-    private var page: UnsafeMutableRawPointer
+    /// The decoded section, allocated on the first read (`info` reads only the directories).
+    private var pageBuffer: UnsafeMutableRawPointer?
+    private let pageBytes: Int
     private var tile: UnsafeMutableRawPointer?
     private var cachedPage = -1
     private let memoryBudget: Int
@@ -112,13 +114,21 @@ public final class TIFFReader: VolumeReader {
         layout = scan.layout
         warnings = scan.warnings
         self.memoryBudget = memoryBudget
-        page = UnsafeMutableRawPointer.allocate(byteCount: max(1, pageBytes), alignment: 16)
+        self.pageBytes = pageBytes
+    }
+
+    /// The page buffer, allocated when first needed.
+    private var page: UnsafeMutableRawPointer {
+        if let pageBuffer { return pageBuffer }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, pageBytes), alignment: 16)
+        pageBuffer = buffer
+        return buffer
     }
 
     deinit {
         TIFFClose(tif)
         if spool == nil { close(rawFD) }
-        page.deallocate()
+        pageBuffer?.deallocate()
         tile?.deallocate()
     }
 
