@@ -38,7 +38,7 @@ public enum DeconvolutionFactory: StageFactory {
         StageParameter("strength-scale", .choice(["isonet", "tegunov"]), default: "isonet", help: "SNR scale 10^s (IsoNet) or 10^(3s) (tom_deconv.m, Warp, IMOD)"),
         StageParameter("normalize", .choice(["on", "off"]), default: "on", help: "rescale to the input's mean and std (IsoNet)"),
         StageParameter("execution", .choice(DeconvolutionStage.Mode.allCases.map(\.rawValue)), default: "auto", help: "auto: in memory when it fits --memory, else out of core"),
-        StageParameter("planner", .choice(FFTW.Rigor.allCases.map(\.rawValue)), default: "auto", help: "FFTW planning: auto = cached wisdom, else MEASURE up to 1M-value transforms (a 1024x1024 section) and ESTIMATE above"),
+        StageParameter("planner", .choice(FFTW.Rigor.allCases.map(\.rawValue)), default: "auto", help: "FFTW planning: auto = cached wisdom, else ESTIMATE in memory (its small transforms run as fast estimated) and MEASURE the out-of-core transforms of up to 1M values"),
     ]
 
     public static func make(_ p: StageParameters) throws -> any Stage {
