@@ -65,11 +65,15 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS", "CDNNL", "CMalloc", "CKernels"]),
         /// The registry of every stage (the plugins and s2s), shared by the tool, tests and fuzzers.
-        .target(name: "StageCatalog", dependencies: ["FilterKit", "S2SFilter"] + stagePlugins.map { .target(name: $0) }),
+        /// The C ABI of runtime plugins (`include/stdio_filter_plugin.h`, all a plugin author needs).
+        .target(name: "CStdioFilterPlugin"),
+        /// Loads plugins (shared libraries) and runs their stages through the C ABI.
+        .target(name: "RuntimePlugins", dependencies: ["FilterKit", "CStdioFilterPlugin"]),
+        .target(name: "StageCatalog", dependencies: ["FilterKit", "S2SFilter", "RuntimePlugins"] + stagePlugins.map { .target(name: $0) }),
         .executableTarget(
             name: "stdio-filter",
             dependencies: [
-                "FilterKit", "S2SFilter", "StageCatalog", "Evaluation", "CFFTW", "CTIFF",
+                "FilterKit", "S2SFilter", "StageCatalog", "RuntimePlugins", "Evaluation", "CFFTW", "CTIFF",
             ] + stagePlugins.map { .target(name: $0) } + [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),

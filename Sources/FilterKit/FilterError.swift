@@ -27,6 +27,8 @@ public enum FilterError: Error, CustomStringConvertible, Sendable, Equatable {
     case notSeekable(source: String, operation: String)
     /// A stage failed while computing a region of its output.
     case stage(name: String, region: String, message: String)
+    /// A runtime plugin (a shared library) could not be loaded, or one of its stages failed.
+    case plugin(path: String, stage: String?, message: String)
     /// The two inputs of a paired stage (two halves) do not describe the same volume.
     case mismatchedInputs(first: String, second: String, difference: String)
 
@@ -52,6 +54,8 @@ public enum FilterError: Error, CustomStringConvertible, Sendable, Equatable {
             return "\(source): \(operation) needs a seekable file, not a pipe"
         case let .stage(name, region, message):
             return "stage \(name) at \(region): \(message)"
+        case let .plugin(path, stage, message):
+            return "plugin \(path): " + (stage.map { "stage \($0): " } ?? "") + message
         case let .mismatchedInputs(first, second, difference):
             return "\(first) and \(second) are not two halves of one volume: \(difference)"
         }

@@ -50,15 +50,19 @@ struct List: ParsableCommand {
             """)
 
     func run() throws {
-        for factory in stageRegistry.factories {
-            print("\(factory.name): \(factory.summary)")
-            for p in factory.parameters {
+        let registry = stageRegistry
+        func show(_ name: String, _ summary: String, _ parameters: [StageParameter]) {
+            print("\(name): \(summary)")
+            for p in parameters {
                 let value = p.defaultValue.map { "default \($0)\(p.unit.isEmpty || $0 == "all" ? "" : " \(p.unit)")" } ?? "required"
                 print("    \(p.name)  (\(value))  \(p.help); \(p.expectation)")
             }
         }
+        for factory in registry.factories { show(factory.name, factory.summary, factory.parameters) }
+        for stage in registry.runtime { show(stage.name, "\(stage.summary) (from \(stage.origin))", stage.parameters) }
         print("")
         print("Use a stage alone as a subcommand (stdio-filter gaussian --sigma 2 in.mrc out.mrc)")
-        print("or several in one process (stdio-filter run --chain \"gaussian:sigma=2,bin:factor=2\" in.mrc out.mrc).")
+        print("or several in one process (stdio-filter run --chain \"gaussian:sigma=2,bin:factor=2\" in.mrc out.mrc);")
+        print("plugin stages (--plugin PATH.so) run as stdio-filter stage NAME [--param value] IN OUT, or in a chain.")
     }
 }

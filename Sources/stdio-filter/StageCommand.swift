@@ -50,29 +50,31 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
             global: global, chain: options, io: io, command: Factory.name, operation: operation)
     }
 
-    /// `--name value` and `--name=value` pairs, and the remaining words (paths; `-` included).
-    static func split(_ words: [String]) throws -> ([(String, String)], [String]) {
-        var given: [(String, String)] = []
-        var paths: [String] = []
-        var i = 0
-        while i < words.count {
-            let word = words[i]
-            if word.hasPrefix("--") {
-                let body = word.dropFirst(2)
-                if let eq = body.firstIndex(of: "=") {
-                    given.append((String(body[..<eq]), String(body[body.index(after: eq)...])))
-                } else {
-                    guard i + 1 < words.count else { throw ValidationError("\(word) needs a value") }
-                    given.append((String(body), words[i + 1]))
-                    i += 1
-                }
+    static func split(_ words: [String]) throws -> ([(String, String)], [String]) { try splitStageArguments(words) }
+}
+
+/// `--name value` and `--name=value` pairs, and the remaining words (paths; `-` included).
+func splitStageArguments(_ words: [String]) throws -> ([(String, String)], [String]) {
+    var given: [(String, String)] = []
+    var paths: [String] = []
+    var i = 0
+    while i < words.count {
+        let word = words[i]
+        if word.hasPrefix("--") {
+            let body = word.dropFirst(2)
+            if let eq = body.firstIndex(of: "=") {
+                given.append((String(body[..<eq]), String(body[body.index(after: eq)...])))
             } else {
-                paths.append(word)
+                guard i + 1 < words.count else { throw ValidationError("\(word) needs a value") }
+                given.append((String(body), words[i + 1]))
+                i += 1
             }
-            i += 1
+        } else {
+            paths.append(word)
         }
-        return (given, paths)
+        i += 1
     }
+    return (given, paths)
 }
 
 /// The subcommand type for a factory (opens the existential).

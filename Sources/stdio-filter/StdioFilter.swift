@@ -18,14 +18,19 @@ struct StdioFilter: ParsableCommand {
               stdio-filter run --chain "gaussian:sigma=2,bin:factor=2" in.mrc out.mrc
             Logs and progress go to stderr; stdout carries only data.
             Exit status: 0 success, 64 bad usage, 1 failure (one line on stderr says why).
+            Plugins: --plugin PATH.so (repeatable, on any command) or the *.so files in the
+            directories of STDIO_FILTER_PLUGIN_PATH add stages at run time (stdio_filter_plugin.h);
+            run them with `stage NAME` or in `run --chain`.
             """,
         version: StdioFilterVersion.string,
-        subcommands: [Info.self, Convert.self, Run.self, List.self, Concat.self, PlanCommand.self, StatsCommand.self, NoiseCommand.self, Synth.self, Score.self, PreviewCommand.self] + stageRegistry.factories.map(stageCommand) + [Bench.self, Version.self]
+        subcommands: [Info.self, Convert.self, Run.self, List.self, Concat.self, PlanCommand.self, StatsCommand.self, NoiseCommand.self, Synth.self, Score.self, PreviewCommand.self, StageByName.self] + builtInStages.map(stageCommand) + [Bench.self, Version.self]
     )
 
     static func main() {
         restartWithTunedLibraries()
-        main(nil)
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        PluginArguments.loadOrExit(&arguments)
+        main(arguments)
     }
 
     /// Settings that the numeric libraries read only when they load, so a process can only give

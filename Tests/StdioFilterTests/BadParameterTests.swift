@@ -35,6 +35,8 @@ struct BadParameterTests {
             return ["bogus", "", "ON "]
         case .path:
             return []
+        case .text:
+            return ["line\nbreak"]
         }
     }
 

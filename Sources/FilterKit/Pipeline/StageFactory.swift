@@ -25,10 +25,16 @@ extension StageFactory {
 /// The stages this build knows, looked up by name.
 public struct StageRegistry: Sendable {
     public let factories: [any StageFactory.Type]
+    /// Stages loaded at run time (plugins), after the built-in ones.
+    public let runtime: [RuntimeStageDescriptor]
 
-    public init(_ factories: [any StageFactory.Type]) {
+    public init(_ factories: [any StageFactory.Type], runtime: [RuntimeStageDescriptor] = []) {
         self.factories = factories
+        self.runtime = runtime
     }
+
+    /// Every stage's name, built in first.
+    public var names: [String] { factories.map { $0.name } + runtime.map(\.name) }
 
     public func factory(named name: String) -> (any StageFactory.Type)? {
         factories.first { $0.name == name }
@@ -37,11 +43,18 @@ public struct StageRegistry: Sendable {
     /// Builds the stages of a parsed chain, checking every name and parameter.
     public func makeChain(_ spec: [ChainSpec.Element]) throws -> [any Stage] {
         let stages = try spec.map { element in
-            guard let factory = factory(named: element.name) else {
-                throw FilterError.invalidParameter(
-                    name: "stage", value: element.name, expected: "one of \(factories.map { $0.name }.joined(separator: ", "))")
+            if let factory = factory(named: element.name) {
+                return try factory.make(StageParameters(stage: element.name, schema: factory.parameters, given: element.parameters))
             }
-            return try factory.make(StageParameters(stage: element.name, schema: factory.parameters, given: element.parameters))
+            guard let loaded = runtime.first(where: { $0.name == element.name }) else {
+                throw FilterError.invalidParameter(name: "stage", value: element.name, expected: "one of \(names.joined(separator: ", "))")
+            }
+            let parameters = try StageParameters(stage: element.name, schema: loaded.parameters, given: element.parameters)
+            // A plugin receives its values as text: check each against its kind here.
+            for p in loaded.parameters where !p.accepts(parameters.text(p.name)) {
+                throw FilterError.invalidParameter(name: "\(element.name) \(p.name)", value: parameters.text(p.name), expected: p.expectation)
+            }
+            return try loaded.make(parameters)
         }
         try ChainSpec.checkStatistics(of: stages, spec: spec)
         return stages

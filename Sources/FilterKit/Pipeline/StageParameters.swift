@@ -13,6 +13,8 @@ public struct StageParameter: Sendable {
         case choice([String])
         /// A file path; the default `none` means no file.
         case path
+        /// Any text without a line break (the `string` parameters of runtime plugins).
+        case text
     }
 
     public let name: String
@@ -40,6 +42,24 @@ public struct StageParameter: Sendable {
         case .range: return "a range start..end in voxels (end excluded), as in 10..200"
         case let .choice(words): return "one of \(words.joined(separator: ", "))"
         case .path: return "a file path"
+        case .text: return "text"
+        }
+    }
+
+    /// Whether `text` is a valid value of this parameter (what its accessor in ``StageParameters`` accepts).
+    public func accepts(_ text: String) -> Bool {
+        switch kind {
+        case let .number(r): return Double(text).map { $0.isFinite && r.contains($0) } ?? false
+        case let .integer(r): return Int(text).map { r.contains($0) } ?? false
+        case let .perAxis(r):
+            let parts = text.split(separator: "x", omittingEmptySubsequences: false).map { Double($0) }
+            return (parts.count == 1 || parts.count == 3) && parts.allSatisfy { $0 != nil && $0!.isFinite && r.contains($0!) }
+        case .range:
+            let parts = text.components(separatedBy: "..")
+            return text == "all" || (parts.count == 2 && Int(parts[0]).map { $0 >= 0 } == true && Int(parts[1]).flatMap { b in Int(parts[0]).map { b > $0 } } == true)
+        case let .choice(words): return words.contains(text)
+        case .path: return !text.isEmpty
+        case .text: return !text.contains(where: \.isNewline)
         }
     }
 
