@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libopenblas-dev libdnnl-dev libfftw3-dev libtiff-dev libpng-dev pkg-config   # linked by the package
   gzip bzip2 xz-utils zstd                                # decompressors for .mrc.gz/.bz2/.xz/.zst input
   time python3 python3-pip                                # benchmarks (/usr/bin/time -v), test oracles
+  gcc libc6-dev                                           # the tests build the example plugins (cc)
 )
 
 missing=()

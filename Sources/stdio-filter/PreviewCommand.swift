@@ -73,17 +73,22 @@ struct PreviewCommand: ParsableCommand {
             (preview.lower, preview.upper) = contrast!
             preview.scale = scale
             preview.sameContrast = sameContrast
-            let bytes = try preview.png()
-            let target = try OutputTarget.create(output, protecting: sources)
-            do {
-                try bytes.withUnsafeBytes { try target.write($0) }
-                try target.commit()
-            } catch {
-                target.discard()
-                throw error
-            }
+            try writeWholeFile(preview.png(), to: output, protecting: sources)
             let (w, h) = preview.pixelSize
             console.note("\(output): \(w)×\(h) pixels, \(rows.count) row\(rows.count == 1 ? "" : "s") (XY with YZ beside it and XZ below)")
         }
+    }
+}
+
+/// Writes `bytes` to `path` (`-`: stdout) as one file: under a temporary name renamed into place,
+/// never over an input, nothing left behind on failure.
+func writeWholeFile(_ bytes: [UInt8], to path: String, protecting inputs: [InputSource]) throws {
+    let target = try OutputTarget.create(path, protecting: inputs)
+    do {
+        try bytes.withUnsafeBytes { try target.write($0) }
+        try target.commit()
+    } catch {
+        target.discard()
+        throw error
     }
 }

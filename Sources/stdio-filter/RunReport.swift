@@ -32,15 +32,7 @@ struct RunReport {
         let report = TrainingReport(
             lines: lines, losses: stage.lossHistory, correlation: stage.noiseCorrelation?.axes ?? [],
             before: before.sections, after: after.sections)
-        let bytes = try report.png()
-        let target = try OutputTarget.create(path, protecting: inputs)
-        do {
-            try bytes.withUnsafeBytes { try target.write($0) }
-            try target.commit()
-        } catch {
-            target.discard()
-            throw error
-        }
+        try writeWholeFile(report.png(), to: path, protecting: inputs)
         console.note("report: \(path)")
     }
 }

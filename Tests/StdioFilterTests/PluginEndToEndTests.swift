@@ -8,7 +8,9 @@ import Testing
 struct PluginEndToEndTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let header = repository.appendingPathComponent("Sources/CStdioFilterPlugin/include").path
-    static let compiler = ProcessInfo.processInfo.environment["CC"] ?? "cc"
+    /// `$CC`, else the system's `cc`, else the Swift toolchain's clang.
+    static let compiler: String = ProcessInfo.processInfo.environment["CC"]
+        ?? ((try? shell("command -v cc").status) == 0 ? "cc" : "clang")
 
     /// Compiles C `source` (or the example file `example`) into `name`.so in `dir`.
     static func build(_ name: String, source: String? = nil, example: String? = nil, in dir: URL) throws {
