@@ -51,7 +51,9 @@ def main(half_path, other_path):
         max(abs(z), abs(y), abs(x)) <= 8 and abs(acn[z % s[0], y % s[1], x % s[2]]) >= t)
     regions = [("box ±3 X ±1 Y ±2 Z", box(2, 1, 3)), ("box ±6 X ±2 Y ±4 Z", box(4, 2, 6)),
                ("box ±8 X ±3 Y ±8 Z", box(8, 3, 8)), ("|rho| >= 0.1 (s2s auto)", measured(0.1)),
-               ("|rho| >= 0.02", measured(0.02)), ("whole XZ planes, |dy| <= 1", lambda z, y, x: abs(y) <= 1)]
+               ("|rho| >= 0.02", measured(0.02)), ("whole XZ planes, |dy| <= 1", lambda z, y, x: abs(y) <= 1),
+               # every ray of a +-60 degree tilt series through the voxel, and the ramp filter's reach along X
+               ("tilt fan +-60 deg, |dy| <= 1", lambda z, y, x: abs(y) <= 1 and abs(x) <= 1.75 * abs(z) + 3)]
     print("%-28s %8s %8s %8s" % ("blind region", "corr", "leak", "loss"))
     for name, hidden in regions:
         t = time.time()

@@ -197,18 +197,29 @@ struct S2SStageTests {
         }
     }
 
-    @Test("wide tiles: sections too large for 64×64×32 tiles in the budget get 32³ tiles (plan, not a refusal); small ones keep them")
+    @Test("memory: distillation gets fewer blocks when it sets the peak (1024² keeps 64×64×32 tiles at 512M); a model's prediction gets 32³ tiles when wide ones do not fit; small sections keep theirs")
     func tilesNarrowedByBudget() throws {
-        func plan(_ side: Int) throws -> S2SStage {
+        func plan(_ side: Int, model: String? = nil) throws -> S2SStage {
             var s = S2SSettings()
             s.steps = 1
+            s.modelPath = model
             let stage = try S2SStage(settings: s)
             let info = VolumeInfo(size: Size3(x: side, y: side, z: 96), elementType: .float32, voxelSize: SIMD3(repeating: 10))
             _ = try Pipeline(reader: InfoOnlyReader(info: info), stages: [stage], options: PipelineOptions(memoryBudget: 512 << 20))
             return stage
         }
         #expect(try plan(512).tileSideXY == 64)
-        #expect(try plan(1024).tileSideXY == 32)
+        let large = try plan(1024)
+        #expect(large.tileSideXY == 64 && large.settings.distillBlocks == 32)
         #expect(try plan(40).tileSideXY == 40)
+        // A model with its distilled network: prediction alone sets the peak.
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("m.safetensors").path
+            var s = Self.cubeSettings(steps: 2, samples: 8, halo: 8, patchCount: 4)
+            (s.saveModelPath, s.distillSteps, s.distillBlocks) = (path, 2, 2)
+            _ = try runChain([S2SStage(settings: s)], size: Self.size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20)
+            #expect(try plan(1024, model: path).tileSideXY == 64)
+            #expect(try plan(1088, model: path).tileSideXY == 32)
+        }
     }
 }

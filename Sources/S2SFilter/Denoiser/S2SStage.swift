@@ -66,7 +66,12 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     /// Buffers of the prediction, allocated at the first row and reused for every row (so a long
     /// run does not fragment the heap): the row of tiles, and one block's input, mask and sum.
     private var rowValues: [Float] = []
-    private var blockBuffers: (block: Tensor, mask: Tensor, sum: Tensor)?
+    private var blockBuffers: (block: Tensor, mask: Tensor)?
+    /// The stage's two peaks in the last ``scratchBytes(forOutput:)``: before prediction (training,
+    /// distillation) and while predicting, so that ``reduceMemory()`` shrinks the larger.
+    private var lastPeaks: (ahead: Int, predicting: Int)?
+    /// The sum of a block's passes: two halves and the ensemble (a student's one pass needs none).
+    private var sumBuffer: Tensor?
     /// The ensemble's mask of a pass and, with cell masks, its blind voxels.
     private var ensembleBuffers: (visible: Tensor, blind: Tensor)?
     /// Prediction progress: tiles done, when prediction started, when progress was last shown.
@@ -159,6 +164,11 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     /// When the plan does not fit the budget: tiles narrowed to `tile` along X and Y (prediction
     /// costs 1.4× more per voxel), then fewer distillation blocks (down to 16).
     public func reduceMemory() -> String? {
+        // Distillation's blocks first when they, not prediction, set the stage's peak.
+        if needsDistillation, settings.distillBlocks > 16, let peaks = lastPeaks, peaks.ahead > peaks.predicting {
+            settings.distillBlocks /= 2
+            return "distilling from \(settings.distillBlocks) blocks instead of \(2 * settings.distillBlocks) to fit the memory budget"
+        }
         if tileXY > settings.tile {
             let wide = tileXY
             tileXY = settings.tile
@@ -214,8 +224,11 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             + (patchSets * s.patchCount + 4 * s.batch) * p * p * p * 4
         let training = (trained ? 0 : learningFromPatches) + s.network.workspaceBytes(training: true, workers: Parallel.threads)
         let ahead = max(training, distilling + s.network.workspaceBytes(training: true, workers: Parallel.threads))
+        // A block and its mask, and for two halves a sum, for the ensemble also its masks.
+        let blockBuffers = s.halves ? 3 : s.distils ? 2 : 5
         let predicting = s.network.activationBytes(TensorShape(depth: b, height: bxy, width: bxy, channels: 1), training: false)
-            + s.network.workspaceBytes(training: false, workers: Parallel.threads) + 5 * b * bxy * bxy * 4
+            + s.network.workspaceBytes(training: false, workers: Parallel.threads) + blockBuffers * b * bxy * bxy * 4
+        lastPeaks = (ahead, row + predicting)
         return max(ahead, row + predicting)
     }
 
@@ -517,12 +530,13 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         let (nx, ny) = (volume.x, volume.y)
         let width = input.box.size.x
         if rowValues.count != t * nx * ny { rowValues = [Float](repeating: 0, count: t * nx * ny) }
-        if blockBuffers?.block.shape.width != bxy {
-            let shape = TensorShape(depth: b, height: bxy, width: bxy, channels: 1)
-            blockBuffers = (Tensor(shape), Tensor(shape), Tensor(shape))
+        let shape = TensorShape(depth: b, height: bxy, width: bxy, channels: 1)
+        if blockBuffers?.block.shape != shape {
+            blockBuffers = (Tensor(shape), Tensor(shape))
             if settings.halves || student != nil { blockBuffers!.mask.data.update(repeating: 1, count: blockBuffers!.mask.count) }
         }
-        let (block, visible, sum) = blockBuffers!
+        if student == nil, sumBuffer?.shape != shape { sumBuffer = Tensor(shape) }
+        let (block, visible) = blockBuffers!
         let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
         let firstPlane = row * t - h - input.box.origin.z
         /// Tile (ty, tx) of this row with its halo, standardised, from `tile`'s planes.
@@ -539,10 +553,11 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         for ty in 0..<((ny + w - 1) / w) {
             for tx in 0..<((nx + w - 1) / w) {
                 load(input, ty: ty, tx: tx)
-                sum.zero()
                 let key = RandomStream(seed: s.seed, stream: 0x5A3B).child(UInt64(row) << 40 | UInt64(ty) << 20 | UInt64(tx))
                 if let second {
                     // Two halves: the mean of both halves' predictions, expected activations.
+                    let sum = sumBuffer!
+                    sum.zero()
                     for half in 0..<2 {
                         if half == 1 { load(second, ty: ty, tx: tx) }
                         let out = network.predict(block, mask: visible, stream: key, dropout: false)
@@ -553,12 +568,11 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
                     continue
                 }
                 if let student {
-                    let out = student.predict(block, mask: visible, stream: key, dropout: false)
-                    sum.data.update(from: out.data, count: sum.count)
+                    storeTile(student.predict(block, mask: visible, stream: key, dropout: false), row: row, ty: ty, tx: tx)
                 } else {
-                    ensemble(block, origin: SIMD3(tx * w - h, ty * w - h, row * t - h), key: key, into: sum)
+                    ensemble(block, origin: SIMD3(tx * w - h, ty * w - h, row * t - h), key: key, into: sumBuffer!)
+                    storeTile(sumBuffer!, row: row, ty: ty, tx: tx)
                 }
-                storeTile(sum, row: row, ty: ty, tx: tx)
             }
         }
     }

@@ -97,6 +97,27 @@ public enum Layers {
         }
     }
 
+    /// y = [upsample(x), b] along channels: the same values as ``upsample(_:into:)`` then
+    /// ``concatenate(_:_:into:)``, without the upsampled map of its own (inference).
+    public static func upsampleConcatenate(_ x: Tensor, _ b: Tensor, into y: Tensor) {
+        let s = x.shape, o = b.shape, ca = s.channels, cb = o.channels, c = ca + cb
+        precondition(o.with(channels: ca) == s.doubled && y.shape == o.with(channels: c))
+        let (src, other, dst) = (UnsafePointer(x.data), UnsafePointer(b.data), y.data)
+        Parallel.forEachChunk(o.batch * o.depth) { range in
+            for plane in range {
+                let n = plane / o.depth, z = plane % o.depth
+                for yy in 0..<o.height {
+                    let from = src + (((n * s.depth + z / 2) * s.height + yy / 2) * s.width) * ca
+                    let row = ((n * o.depth + z) * o.height + yy) * o.width
+                    for xx in 0..<o.width {
+                        (dst + (row + xx) * c).update(from: from + (xx / 2) * ca, count: ca)
+                        (dst + (row + xx) * c + ca).update(from: other + (row + xx) * cb, count: cb)
+                    }
+                }
+            }
+        }
+    }
+
     /// dx = sum of dy over each 2×2×2 block.
     public static func upsampleBackward(gradient dy: Tensor, into dx: Tensor) {
         let s = dx.shape, o = dy.shape, c = s.channels

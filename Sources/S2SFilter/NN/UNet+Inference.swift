@@ -4,7 +4,8 @@ extension UNet {
     /// The same output as ``forward(_:mask:stream:)`` (bit for bit: the same operations in the
     /// same order) in about a third of the memory, for prediction: nothing is kept for a backward
     /// pass. Only the skip connections live through the pass; every other feature map goes to one
-    /// of two arenas that the layers take turns writing, and dropout runs in place.
+    /// of two arenas that the layers take turns writing (each as large as the largest map it
+    /// receives), dropout runs in place, and upsampling writes straight into the concatenation.
     ///
     /// With `dropout` false the dropout layers pass their input through (inverted dropout: the
     /// expected activations), a deterministic prediction. The returned tensor is reused by the
@@ -45,11 +46,9 @@ extension UNet {
         var previous = e
         for (j, (c1, c2)) in decoder.enumerated() {
             level = level.doubled
-            let up = a.other(than: h, level.with(channels: previous))
-            Layers.upsample(h, into: up)
             let skip = a.skips[c.pools - 2 - j]
-            let joined = a.other(than: up, level.with(channels: previous + e))
-            Layers.concatenate(up, skip, into: joined)
+            let joined = a.other(than: h, level.with(channels: previous + e))
+            Layers.upsampleConcatenate(h, skip, into: joined)
             Layers.dropout(joined, into: joined, rate: rate, stream: stream.child(UInt64(2 * j)))
             let conv1 = a.other(than: joined, level.with(channels: c.decoderChannels))
             c1.forward(joined, into: conv1)
@@ -64,10 +63,8 @@ extension UNet {
 
         // Top: upsample, concatenate with the masked input, three convolutions.
         let full = shape
-        let up = a.other(than: h, full.with(channels: previous))
-        Layers.upsample(h, into: up)
-        let joined = a.other(than: up, full.with(channels: previous + c.imageChannels))
-        Layers.concatenate(up, a.masked, into: joined)
+        let joined = a.other(than: h, full.with(channels: previous + c.imageChannels))
+        Layers.upsampleConcatenate(h, a.masked, into: joined)
         let base = UInt64(2 * decoder.count)
         Layers.dropout(joined, into: joined, rate: rate, stream: stream.child(base))
         let top0 = a.other(than: joined, full.with(channels: c.top[0]))
@@ -92,7 +89,8 @@ final class InferenceActivations {
     let skips: [Tensor]
     let argmax: UnsafeMutablePointer<UInt8>
     private let arenas: [UnsafeMutablePointer<Float>]
-    private let arenaFloats: Int
+    /// Floats of each arena.
+    private let capacities: [Int]
 
     init(_ c: UNetConfiguration, _ shape: TensorShape) {
         self.shape = shape
@@ -107,9 +105,8 @@ final class InferenceActivations {
         }
         self.skips = skips
         argmax = .allocate(capacity: max(1, shape.halved.voxels * c.encoderChannels))
-        let floats = InferenceActivations.arenaFloats(c, shape)
-        arenaFloats = floats
-        arenas = (0..<2).map { _ in .allocate(capacity: max(1, floats)) }
+        capacities = InferenceActivations.arenaFloats(c, shape)
+        arenas = capacities.map { .allocate(capacity: max(1, $0)) }
     }
 
     deinit {
@@ -120,30 +117,50 @@ final class InferenceActivations {
     /// A view of `shape` over the first arena (where the first layer writes).
     func first(_ shape: TensorShape) -> Tensor { view(0, shape) }
 
-    /// A view of `shape` over the arena `current` does not use.
+    /// A view of `shape` over the arena `current` does not use (the first when `current` is not
+    /// in an arena: a skip connection).
     func other(than current: Tensor, _ shape: TensorShape) -> Tensor {
-        view(current.data == arenas[0] ? 1 : 0, shape)
+        view(InferenceActivations.other(than: current.data == arenas[0] ? 0 : current.data == arenas[1] ? 1 : nil), shape)
     }
 
+    private static func other(than arena: Int?) -> Int { arena == 0 ? 1 : 0 }
+
     private func view(_ arena: Int, _ shape: TensorShape) -> Tensor {
-        precondition(shape.count <= arenaFloats, "arena of \(arenaFloats) floats too small for \(shape)")
+        precondition(shape.count <= capacities[arena], "arena \(arena) of \(capacities[arena]) floats too small for \(shape)")
         return Tensor(shape, viewing: arenas[arena])
     }
 
-    /// The largest feature map the pass writes to an arena: at full size the first layer's and
-    /// the top's, below them the encoder's and decoder's at their sizes.
-    static func arenaFloats(_ c: UNetConfiguration, _ shape: TensorShape) -> Int {
+    /// The floats each arena needs: the largest map it receives, following the pass's sequence
+    /// of ``UNet/predict(_:mask:stream:dropout:)`` (each map goes to the arena its input is not in).
+    static func arenaFloats(_ c: UNetConfiguration, _ shape: TensorShape) -> [Int] {
+        var sizes = [0, 0]
+        var current: Int? = 0
+        func put(_ floats: Int, in arena: Int) {
+            sizes[arena] = max(sizes[arena], floats)
+            current = arena
+        }
         let e = c.encoderChannels
-        var largest = shape.voxels * max(e, c.decoderChannels + c.imageChannels, e + c.imageChannels, c.top[0], c.top[1])
-        var voxels = shape.voxels, previous = e
-        for _ in 0..<c.pools { voxels /= 8 }
-        largest = max(largest, voxels * e)
+        var voxels = shape.voxels
+        put(voxels * e, in: 0)
+        for i in 0..<c.pools {
+            put(voxels * e, in: other(than: current))
+            voxels /= 8
+            if i < c.pools - 1 { current = nil } else { put(voxels * e, in: other(than: current)) }
+        }
+        put(voxels * e, in: other(than: current))
+        var previous = e
         for _ in 0..<(c.pools - 1) {
             voxels *= 8
-            largest = max(largest, voxels * max(previous + e, c.decoderChannels))
+            put(voxels * (previous + e), in: other(than: current))
+            put(voxels * c.decoderChannels, in: other(than: current))
+            put(voxels * c.decoderChannels, in: other(than: current))
             previous = c.decoderChannels
         }
-        return largest
+        voxels = shape.voxels
+        put(voxels * (previous + c.imageChannels), in: other(than: current))
+        put(voxels * c.top[0], in: other(than: current))
+        put(voxels * c.top[1], in: other(than: current))
+        return sizes
     }
 
     /// Bytes an inference pass on `shape` holds, as allocated above.
@@ -154,7 +171,7 @@ final class InferenceActivations {
             voxels /= 8
             skips += voxels * e
         }
-        let floats = full * (2 + c.imageChannels) + skips + 2 * arenaFloats(c, shape)
+        let floats = full * (2 + c.imageChannels) + skips + arenaFloats(c, shape).reduce(0, +)
         return floats * 4 + full / 8 * e
     }
 }
