@@ -197,7 +197,7 @@ struct S2SStageTests {
         }
     }
 
-    @Test("memory: distillation gets fewer blocks when it sets the peak (1024² keeps 64×64×32 tiles at 512M); a model's prediction gets 32³ tiles when wide ones do not fit; small sections keep theirs")
+    @Test("memory: at 512M 1024² sections get 32³ tiles and 32 distillation blocks, 512² keep 64×64×32 tiles; a model's prediction keeps them up to 896²; small sections keep theirs")
     func tilesNarrowedByBudget() throws {
         func plan(_ side: Int, model: String? = nil) throws -> S2SStage {
             var s = S2SSettings()
@@ -210,7 +210,7 @@ struct S2SStageTests {
         }
         #expect(try plan(512).tileSideXY == 64)
         let large = try plan(1024)
-        #expect(large.tileSideXY == 64 && large.settings.distillBlocks == 32)
+        #expect(large.tileSideXY == 32 && large.settings.distillBlocks == 32)
         #expect(try plan(40).tileSideXY == 40)
         // A model with its distilled network: prediction alone sets the peak.
         try withTemporaryDirectory { dir in
@@ -218,8 +218,8 @@ struct S2SStageTests {
             var s = Self.cubeSettings(steps: 2, samples: 8, halo: 8, patchCount: 4)
             (s.saveModelPath, s.distillSteps, s.distillBlocks) = (path, 2, 2)
             _ = try runChain([S2SStage(settings: s)], size: Self.size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20)
-            #expect(try plan(1024, model: path).tileSideXY == 64)
-            #expect(try plan(1088, model: path).tileSideXY == 32)
+            #expect(try plan(896, model: path).tileSideXY == 64)
+            #expect(try plan(1024, model: path).tileSideXY == 32)
         }
     }
 }

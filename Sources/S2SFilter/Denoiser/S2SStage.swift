@@ -67,6 +67,11 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     /// run does not fragment the heap): the row of tiles, and one block's input, mask and sum.
     private var rowValues: [Float] = []
     private var blockBuffers: (block: Tensor, mask: Tensor)?
+    /// Memory oneDNN holds beyond our buffers while predicting (its primitives' reordered copies
+    /// and scratch), per voxel of a block: measured on a 1 GiB run with 80×80×48 blocks, whose
+    /// peak RSS was 542 MiB where the plan without it said 499 MiB (43 MiB, 147 bytes per voxel).
+    static let oneDNNScratchPerBlockVoxel = 160
+
     /// The stage's two peaks in the last ``scratchBytes(forOutput:)``: before prediction (training,
     /// distillation) and while predicting, so that ``reduceMemory()`` shrinks the larger.
     private var lastPeaks: (ahead: Int, predicting: Int)?
@@ -227,7 +232,8 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         // A block and its mask, and for two halves a sum, for the ensemble also its masks.
         let blockBuffers = s.halves ? 3 : s.distils ? 2 : 5
         let predicting = s.network.activationBytes(TensorShape(depth: b, height: bxy, width: bxy, channels: 1), training: false)
-            + s.network.workspaceBytes(training: false, workers: Parallel.threads) + blockBuffers * b * bxy * bxy * 4
+            + s.network.workspaceBytes(training: false, workers: Parallel.threads)
+            + (blockBuffers * 4 + S2SStage.oneDNNScratchPerBlockVoxel) * b * bxy * bxy
         lastPeaks = (ahead, row + predicting)
         return max(ahead, row + predicting)
     }
