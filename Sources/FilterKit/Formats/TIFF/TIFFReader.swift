@@ -291,8 +291,10 @@ public final class TIFFReader: VolumeReader {
                 throw FilterError.truncated(source: name, offset: 0, expected: "\(images) pages as the ImageJ description says, found \(offsets.count)")
             }
             let planeBytes = Int64(shape.width * shape.height * shape.type.bytes)
+            let (total, overflow) = planeBytes.multipliedReportingOverflow(by: Int64(images))
+            let (end, past) = start.addingReportingOverflow(total)
             var st = stat()
-            if fstat(rawFD, &st) == 0, Int64(st.st_size) < start + planeBytes * Int64(images) {
+            if overflow || past || (fstat(rawFD, &st) == 0 && Int64(st.st_size) < end) {
                 throw FilterError.truncated(source: name, offset: Int64(st.st_size), expected: "\(images) contiguous planes of \(planeBytes) bytes from byte \(start) (ImageJ layout)")
             }
             planes = .contiguous(first: start, bigEndian: TIFFIsBigEndian(tif) != 0)
@@ -351,8 +353,9 @@ public final class TIFFReader: VolumeReader {
     }
 
     private static func firstStripOffset(_ tif: OpaquePointer) -> Int64? {
+        // A damaged file may give any 64-bit offset: one past Int64.max is no offset.
         let offset = TIFFGetStrileOffset(tif, 0)
-        return offset > 0 ? Int64(offset) : nil
+        return offset > 0 ? Int64(exactly: offset) : nil
     }
 
     /// The coarsest pixel (10 µm, in Å) read from a bare centimetre or inch resolution.
