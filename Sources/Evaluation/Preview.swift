@@ -17,18 +17,13 @@ public struct Preview {
         /// Reads `reader` once, section by section, keeping only what the picture shows.
         public init(reading reader: VolumeReader) throws {
             let s = reader.info.size
-            size = s
-            voxelSize = reader.info.voxelSize.x
-            xy = []
-            xz = [Float](repeating: 0, count: s.x * s.z)
-            yz = [Float](repeating: 0, count: s.y * s.z)
+            var recorder = SectionRecorder(info: reader.info)
             var plane = [Float](repeating: 0, count: s.sectionVoxels)
             for z in 0..<s.z {
                 try plane.withUnsafeMutableBufferPointer { try reader.readSections(z..<(z + 1), into: $0.baseAddress!) }
-                if z == s.z / 2 { xy = plane }
-                for x in 0..<s.x { xz[z * s.x + x] = plane[(s.y / 2) * s.x + x] }
-                for y in 0..<s.y { yz[z * s.y + y] = plane[y * s.x + s.x / 2] }
+                recorder.record(rows: s.y, from: z * s.y, values: plane)
             }
+            self = recorder.sections!
         }
 
         /// Sections given directly (tests, reports): `xy` is X × Y, `xz` X × Z, `yz` Y × Z.

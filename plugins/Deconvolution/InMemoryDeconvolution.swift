@@ -90,19 +90,19 @@ final class InMemoryDeconvolution: DeconvolutionEngine {
         let radius = SpectrumRadius(size)
         let scale = 1 / Double(size.voxelCount)
         let evenX = size.x % 2 == 0
-        let rowBytes = hx * 2
+        let rowFloats = hx * 2
         let (forward, backward) = (zForward.pointer, zBackward.pointer)
         table.values.withUnsafeBufferPointer { w in
             Parallel.forEachPiece(ny, maximumPieces: columns.count) { piece, rows in
                 let column = columns[piece].pointer
                 for ky in rows {
-                    for kz in 0..<nz { (column + kz * rowBytes).update(from: section(kz) + ky * rowStride, count: rowBytes) }
+                    for kz in 0..<nz { (column + kz * rowFloats).update(from: section(kz) + ky * rowStride, count: rowFloats) }
                     fftwf_execute_dft(forward, column.complex, column.complex)
                     for kz in 0..<nz {
-                        _ = radius.filterRow(column + kz * rowBytes, kz: kz, ky: ky, table: w.baseAddress!, scale: scale, evenX: evenX)
+                        _ = radius.filterRow(column + kz * rowFloats, kz: kz, ky: ky, table: w.baseAddress!, scale: scale, evenX: evenX)
                     }
                     fftwf_execute_dft(backward, column.complex, column.complex)
-                    for kz in 0..<nz { (section(kz) + ky * rowStride).update(from: column + kz * rowBytes, count: rowBytes) }
+                    for kz in 0..<nz { (section(kz) + ky * rowStride).update(from: column + kz * rowFloats, count: rowFloats) }
                 }
             }
         }
