@@ -80,16 +80,6 @@ struct StageByName: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        let (given, paths) = try splitStageArguments(arguments)
-        guard paths.count <= 2 else {
-            throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
-        }
-        let stages = try makeStages(command: name, quiet: global.quiet) {
-            try stageRegistry.makeChain([ChainSpec.Element(name: name, parameters: given)])
-        }
-        let operation = ([name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
-        try ChainRunner.run(
-            stages: stages, input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-",
-            global: global, chain: chainOptions, io: io, command: name, operation: operation)
+        try runStage(named: name, arguments: arguments, global: global, chainOptions: chainOptions, io: io)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FilterKit
+import StageCatalog
 
 /// A stage as its own subcommand (`stdio-filter gaussian --sigma 2 in.mrc out.mrc`), made for
 /// every registered factory, so that stages chain through pipes.
@@ -27,30 +28,32 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        var (given, paths) = try StageCommand.split(arguments)
-        let stage = try makeStages(command: Factory.name, quiet: global.quiet) {
-            let stages = [try Factory.make(StageParameters(stage: Factory.name, schema: Factory.parameters, given: given))]
-            try ChainSpec.checkStatistics(of: stages, spec: [ChainSpec.Element(name: Factory.name, parameters: given)])
-            return stages
-        }[0]
-        // A stage taking two halves reads `FIRST SECOND [OUTPUT]`, or `--pair SECOND FIRST [OUTPUT]`.
-        var options = chainOptions
-        if (stage as? PairedInputStage)?.takesSecondInput == true, options.pair == nil {
-            guard paths.count >= 2 else {
-                throw ValidationError("\(Factory.name) takes two inputs, the two halves: \(Factory.name) [--<parameter> <value> …] FIRST SECOND [OUTPUT] (or --pair SECOND)")
-            }
-            options.pair = paths.remove(at: 1)
-        }
-        guard paths.count <= 2 else {
-            throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
-        }
-        let operation = ([Factory.name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
-        try ChainRunner.run(
-            stages: [stage], input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-",
-            global: global, chain: options, io: io, command: Factory.name, operation: operation)
+        try runStage(named: Factory.name, arguments: arguments, global: global, chainOptions: chainOptions, io: io)
     }
+}
 
-    static func split(_ words: [String]) throws -> ([(String, String)], [String]) { try splitStageArguments(words) }
+/// Runs one stage by name (built in or from a plugin) from `--name value` parameters and paths:
+/// what every stage subcommand and `stage NAME` do. A stage taking two halves reads
+/// `FIRST SECOND [OUTPUT]`, or `--pair SECOND FIRST [OUTPUT]`.
+func runStage(named name: String, arguments: [String], global: GlobalOptions, chainOptions: ChainOptions, io: IOOptions) throws {
+    var (given, paths) = try splitStageArguments(arguments)
+    let stage = try makeStages(command: name, quiet: global.quiet) {
+        try stageRegistry.makeChain([ChainSpec.Element(name: name, parameters: given)])
+    }[0]
+    var options = chainOptions
+    if (stage as? PairedInputStage)?.takesSecondInput == true, options.pair == nil {
+        guard paths.count >= 2 else {
+            throw ValidationError("\(name) takes two inputs, the two halves: \(name) [--<parameter> <value> …] FIRST SECOND [OUTPUT] (or --pair SECOND)")
+        }
+        options.pair = paths.remove(at: 1)
+    }
+    guard paths.count <= 2 else {
+        throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
+    }
+    let operation = ([name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
+    try ChainRunner.run(
+        stages: [stage], input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-",
+        global: global, chain: options, io: io, command: name, operation: operation)
 }
 
 /// `--name value` and `--name=value` pairs, and the remaining words (paths; `-` included).
