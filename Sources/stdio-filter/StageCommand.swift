@@ -1,5 +1,6 @@
 import ArgumentParser
 import FilterKit
+import S2SFilter
 import StageCatalog
 
 /// A stage as its own subcommand (`stdio-filter gaussian --sigma 2 in.mrc out.mrc`), made for
@@ -37,6 +38,9 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
 /// `FIRST SECOND [OUTPUT]`, or `--pair SECOND FIRST [OUTPUT]`.
 func runStage(named name: String, arguments: [String], global: GlobalOptions, chainOptions: ChainOptions, io: IOOptions) throws {
     var (given, paths) = try splitStageArguments(arguments)
+    if name == S2SFactory.name, let tilts = given.first(where: { $0.0 == "tilts" })?.1, tilts != "none" {
+        return try runSplitHalves(given: given, paths: paths, global: global, chainOptions: chainOptions, io: io)
+    }
     let stage = try makeStages(command: name, quiet: global.quiet) {
         try stageRegistry.makeChain([ChainSpec.Element(name: name, parameters: given)])
     }[0]

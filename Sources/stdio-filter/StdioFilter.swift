@@ -23,7 +23,7 @@ struct StdioFilter: ParsableCommand {
             run them with `stage NAME` or in `run --chain`.
             """,
         version: StdioFilterVersion.string,
-        subcommands: [Info.self, Convert.self, Run.self, List.self, Concat.self, PlanCommand.self, StatsCommand.self, NoiseCommand.self, Synth.self, Score.self, PreviewCommand.self, StageByName.self] + builtInStages.map(stageCommand) + [Bench.self, Version.self]
+        subcommands: [Info.self, Convert.self, Run.self, List.self, Concat.self, PlanCommand.self, StatsCommand.self, NoiseCommand.self, SplitTilts.self, Synth.self, Score.self, PreviewCommand.self, StageByName.self] + builtInStages.map(stageCommand) + [Bench.self, Version.self]
     )
 
     static func main() {

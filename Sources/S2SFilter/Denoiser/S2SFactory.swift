@@ -30,7 +30,15 @@ public enum S2SFactory: StageFactory {
         along X only); mask=point is the original Self2Self, mask=block hides cubes, mask=mixed
         draws point or block masks at random for each batch item and prediction sample.
         With --model and --stats (from `stdio-filter stats --json`) there is no prepass at all.
+        On a weighted back-projection whose tilt angles you know, give them: --tilts -60:60:3 or
+        --tilts tomo.tlt. s2s then splits the tomogram into the reconstructions of its even- and
+        odd-numbered tilts (as split-tilts: the tilt axis, the angles' sign and where the volume
+        was cut from the reconstruction are found from the volume) and trains n2n on the two
+        halves, whose noise is independent however correlated it is within each: on real
+        tomograms this is what denoises (docs/benchmarks.md, issue 16). Parameters of the masks
+        and the distillation do not apply there.
         Example: stdio-filter s2s --steps 400 --save-model m.safetensors in.mrc out.mrc
+                 stdio-filter s2s --tilts tomo.tlt tomo.mrc out.mrc
         """
     public static let parameters = S2SParameters.network(learningRate: "0.0004", dropout: "0.3") + [
         StageParameter("mask", .choice(["auto", "xline", "point", "block", "mixed"]), default: "auto", help: "what is hidden from the network (auto: the measured noise correlation's region)"),
@@ -44,9 +52,20 @@ public enum S2SFactory: StageFactory {
         StageParameter("distill-minutes", .number(0...10_000), default: "3", unit: "min", help: "distillation time at most"),
         StageParameter("distill-lr", .number(1e-7...1), default: "0.0002", help: "Adam learning rate of the distillation"),
         StageParameter("distill-blocks", .integer(1...100_000), default: "64", help: "blocks cut from the volume during the prepass, predicted by the ensemble, that the distilled network learns from"),
+        StageParameter("tilts", .path, default: "none", help: "a weighted back-projection's tilt angles (FIRST:LAST:STEP or a .tlt file): split it into the reconstructions of alternate tilts (as split-tilts) and train n2n on them instead of masks"),
+        StageParameter("tilt-axis", .choice(["auto", "y", "x"]), default: "auto", help: "with --tilts: the tilt axis in the volume (auto: the one that fits)"),
+        StageParameter("max-residual", .number(0.001...1), default: "0.05", help: "with --tilts: refuse a volume the back-projection fits worse than this"),
     ] + S2SParameters.tiling
 
+    /// The parameters that only `s2s --tilts` reads (the command splits the tomogram, then runs `n2n`).
+    public static let tiltParameters: Set<String> = ["tilts", "tilt-axis", "max-residual"]
+
     public static func make(_ p: StageParameters) throws -> any Stage {
+        guard p.text("tilts") == "none" else {
+            throw FilterError.invalidParameter(
+                name: "tilts", value: p.text("tilts"),
+                expected: "s2s --tilts as a command of its own (it splits the tomogram, then trains n2n on the halves); in a chain, run split-tilts first and n2n on its two outputs")
+        }
         var s = try S2SParameters.settings(p)
         // Every parameter is checked, whichever the mask uses.
         let (maskName, block, line, threshold) = (try p.choice("mask"), try p.integer("block"), try p.integer("line"), try p.number("noise-threshold"))
