@@ -59,6 +59,8 @@ let package = Package(
         /// What a user needs to judge a denoiser: synthetic tomograms with their ground truth
         /// (`synth`), quality scores (`score`) and previews (`preview`).
         .target(name: "Evaluation", dependencies: ["FilterKit", "FFTSupport", "CFFTW", "CPNG"]),
+        /// Tomography from the tomogram alone: its tilt angles, found from the power spectrum.
+        .target(name: "Tomography", dependencies: ["FilterKit", "FFTSupport", "CFFTW"]),
         /// glibc's malloc_trim (not in Swift's Glibc module).
         .target(name: "CMalloc"),
         /// Vector kernels (AVX-512) picked at run time, for loops Swift's baseline build cannot vectorise.
@@ -73,11 +75,11 @@ let package = Package(
         .executableTarget(
             name: "stdio-filter",
             dependencies: [
-                "FilterKit", "S2SFilter", "StageCatalog", "RuntimePlugins", "Evaluation", "CFFTW", "CTIFF",
+                "FilterKit", "S2SFilter", "StageCatalog", "RuntimePlugins", "Evaluation", "Tomography", "CFFTW", "CTIFF",
             ] + stagePlugins.map { .target(name: $0) } + [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "FilterKitTests", dependencies: ["FilterKit"], exclude: ["Fixtures"]),
+        .testTarget(name: "FilterKitTests", dependencies: ["FilterKit", "Tomography"], exclude: ["Fixtures"]),
         .testTarget(name: "StagesTests", dependencies: ["FilterKit", "S2SFilter"] + stagePlugins.map { .target(name: $0) }),
         .testTarget(name: "S2SFilterTests", dependencies: ["S2SFilter", "FilterKit"]),
         .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit", "StageCatalog", "CPNG"]),

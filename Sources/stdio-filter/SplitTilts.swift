@@ -3,6 +3,7 @@ import FilterKit
 import Foundation
 import S2SFilter
 import StageCatalog
+import Tomography
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,7 +58,7 @@ struct SplitTilts: ParsableCommand {
 
 /// The tilt geometry options of `split-tilts` and `s2s --tilts`.
 struct TiltOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: ArgumentHelp("The tilt angles the tomogram was reconstructed from: FIRST:LAST:STEP in degrees (-60:60:3) or a file with one angle per line (IMOD .tlt).", valueName: "angles"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The tilt angles the tomogram was reconstructed from: FIRST:LAST:STEP in degrees (-60:60:3), a file with one angle per line (IMOD .tlt), or auto (found from the volume's power spectrum). Each is refined on the volume.", valueName: "angles"))
     var tilts: String
 
     @Option(name: .customLong("tilt-axis"), help: ArgumentHelp("The tilt axis in the volume: auto (the one that fits), y or x.", valueName: "axis"))
@@ -69,43 +70,83 @@ struct TiltOptions: ParsableArguments {
     func validate() throws {
         guard ["auto", "x", "y"].contains(axis) else { throw ValidationError("--tilt-axis: \(axis) is not auto, x or y") }
         guard maxResidual > 0, maxResidual <= 1 else { throw ValidationError("--max-residual: \(maxResidual) is not in (0, 1]") }
-        do { _ = try TiltAngles(parsing: tilts) } catch let error as FilterError { throw ValidationError("\(error)") }
+        if tilts != "auto" {
+            do { _ = try TiltAngles(parsing: tilts) } catch let error as FilterError { throw ValidationError("\(error)") }
+        }
     }
 
     var axes: [BackProjectionSplit.Axis] { axis == "auto" ? BackProjectionSplit.Axis.allCases : [BackProjectionSplit.Axis(rawValue: axis)!] }
 }
 
 /// Reads `input` whole, splits it into the reconstructions of alternate tilts and writes them
-/// (in `halvesFormat`, else as `io` says for each path).
+/// (in `halvesFormat`, else as `io` says for each path). With `optional`, a volume that cannot
+/// be split (too large for `budget`, no tilt series found, a poor fit) gets a note and `false`
+/// instead of an error.
+@discardableResult
 func splitTomogram(
     input: String, into outputs: (String, String), tilts options: TiltOptions, global: GlobalOptions, io: IOOptions,
-    halvesFormat: VolumeFormat? = nil, console: Console
-) throws {
-    let angles = try TiltAngles(parsing: options.tilts)
-    let (source, reader) = try io.openInput(input, memoryBudget: global.memoryBytes, console: console)
+    halvesFormat: VolumeFormat? = nil, budget: Int? = nil, optional: Bool = false, console: Console
+) throws -> Bool {
+    let budget = budget ?? global.memoryBytes
+    let (source, reader) = try io.openInput(input, memoryBudget: budget, console: console)
     let size = reader.info.size
+    /// Throws `error`, or with `optional` says `why` and gives up.
+    func refuse(_ error: FilterError, why: String) throws -> Bool {
+        guard optional else { throw error }
+        console.note("\(why): training with masks (give --tilts to insist)")
+        return false
+    }
     let needed = 3 * size.voxelCount * 4 + MemoryPlan.runtimeOverhead
-    guard needed <= global.memoryBytes else {
-        throw FilterError.memoryBudget(what: "split-tilts of \(size) voxels (the volume and both halves in memory)", needed: needed, budget: global.memoryBytes)
+    guard needed <= budget else {
+        return try refuse(
+            .memoryBudget(what: "split-tilts of \(size) voxels (the volume and both halves in memory)", needed: needed, budget: budget),
+            why: "not looking for a tilt series: splitting \(size) voxels needs \(needed >> 20) MiB, more than --memory \(budget >> 20) MiB")
     }
     guard size.z >= 8, size.x >= 8, size.y >= 8 else {
-        throw FilterError.unsupported(source: source.name, what: "a volume of \(size) voxels", hint: "split-tilts needs at least 8 voxels along each axis")
+        return try refuse(.unsupported(source: source.name, what: "a volume of \(size) voxels", hint: "split-tilts needs at least 8 voxels along each axis"), why: "a volume of \(size) voxels")
     }
     var volume = [Float](repeating: 0, count: size.voxelCount)
     try volume.withUnsafeMutableBufferPointer { try reader.readSections(0..<size.z, into: $0.baseAddress!) }
-    let split = BackProjectionSplit(angles: angles)
     let start = ProgressReporter.now()
-    let fit = try volume.withUnsafeBufferPointer { try split.fitGeometry($0.baseAddress!, size: size, axes: options.axes) }
-    console.note("\(angles): \(fit) on sample planes (\(String(format: "%.1f", ProgressReporter.now() - start)) s)")
+    let angles: TiltAngles
+    var axes = options.axes
+    if options.tilts == "auto" {
+        guard let detection = try volume.withUnsafeBufferPointer({ try TiltAngleDetector.detect($0.baseAddress!, size: size, axes: axes) }) else {
+            return try refuse(
+                .unsupported(
+                    source: source.name, what: "a volume whose power spectrum shows no tilt series (no comb of at least 4 peaks over the angle)",
+                    hint: "give the angles with --tilts FIRST:LAST:STEP or a .tlt file; a tomogram filtered after its back-projection cannot be split"),
+                why: "no tilt series in the power spectrum (not a weighted back-projection)")
+        }
+        angles = try TiltAngles(degrees: detection.degrees)
+        axes = [detection.axis]
+        console.note(String(format: "found %d tilts about %@ in the power spectrum (peaks %.1f× its median): %@", detection.degrees.count, detection.axis.rawValue.uppercased(), detection.contrast, detection.degrees.map { String(format: "%.1f", $0) }.joined(separator: " ")))
+    } else {
+        angles = try TiltAngles(parsing: options.tilts)
+    }
+    let split = BackProjectionSplit(angles: angles)
+    let detected = options.tilts == "auto"
+    let fit: BackProjectionSplit.Fit
+    do {
+        fit = try volume.withUnsafeBufferPointer {
+            try split.fitGeometry($0.baseAddress!, size: size, axes: axes, signs: detected ? [1] : [1, -1], angleSearch: detected ? 0.8 : 0.1)
+        }
+    } catch let error as FilterError {
+        return try refuse(error, why: "planes too small to split")
+    }
+    let moved = zip(fit.degrees, angles.degrees).map { abs($0 - $1) }.max() ?? 0
+    console.note("\(angles): \(fit) on sample planes, angles refined by up to \(String(format: "%.3f", moved))° (\(String(format: "%.1f", ProgressReporter.now() - start)) s)")
     guard fit.residual <= options.maxResidual else {
-        throw FilterError.unsupported(
-            source: source.name,
-            what: String(format: "a volume that the back-projection of %@ fits with a residual of %.1f %% (at most %.1f %%)", angles.description, fit.residual * 100, options.maxResidual * 100),
-            hint: "check the angles (--tilts); a tomogram filtered, binned or rotated after its weighted back-projection cannot be split")
+        return try refuse(
+            .unsupported(
+                source: source.name,
+                what: String(format: "a volume that the back-projection of %@ fits with a residual of %.1f %% (at most %.1f %%)", angles.description, fit.residual * 100, options.maxResidual * 100),
+                hint: "check the angles (--tilts); a tomogram filtered, binned or rotated after its weighted back-projection cannot be split"),
+            why: String(format: "the tilt series found fits with a residual of %.1f %% (at most %.1f %%)", fit.residual * 100, options.maxResidual * 100))
     }
     var first = [Float](repeating: 0, count: size.voxelCount), second = first
     let planeCount = fit.axis == .y ? size.y : size.x
-    let progress = ProgressReporter(label: "split-tilts", total: planeCount, enabled: !global.quiet)
+    let progress = ProgressReporter(label: "split-tilts", total: planeCount, unit: "planes", enabled: !global.quiet)
     let residual = volume.withUnsafeBufferPointer { v in
         first.withUnsafeMutableBufferPointer { a in
             second.withUnsafeMutableBufferPointer { b in
@@ -133,11 +174,23 @@ func splitTomogram(
         writers.forEach { $0.abort() }
         throw error
     }
+    return true
 }
 
-/// `s2s --tilts T IN OUT`: splits the tomogram into the reconstructions of alternate tilts (in
-/// `$TMPDIR`, removed afterwards) and runs `n2n` on them with the other parameters given.
-func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOptions, chainOptions: ChainOptions, io: IOOptions) throws {
+/// Whether `s2s` with these parameters looks for a tilt series by itself (`--tilts auto`, the
+/// default): not with a model (trained with masks), a second input, or a parameter of the masks
+/// or the distillation (the user asked for masks).
+func s2sLooksForTilts(given: [(String, String)], chainOptions: ChainOptions) -> Bool {
+    let halfParameters = Set(N2NFactory.parameters.map(\.name)).subtracting(["model"])
+    return chainOptions.pair == nil
+        && given.allSatisfy { halfParameters.contains($0.0) || S2SFactory.tiltParameters.contains($0.0) }
+}
+
+/// `s2s [--tilts T] IN OUT`: splits the tomogram into the reconstructions of alternate tilts (in
+/// `$TMPDIR`, removed afterwards) and runs `n2n` on them with the other parameters given. With
+/// `--tilts auto` not given by the user, a volume that cannot be split is denoised by s2s with
+/// its masks instead (a pipe is spooled to `$TMPDIR` first, to be read either way).
+func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOptions, chainOptions: ChainOptions, io: IOOptions, required: Bool) throws {
     let console = Console(command: S2SFactory.name, quiet: global.quiet)
     guard paths.count <= 2 else {
         throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
@@ -157,13 +210,17 @@ func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOp
             throw ValidationError("s2s --tilts trains n2n on the two halves split from the tomogram: --\(key) does not apply there (it sets the masks or the distillation)")
         }
     }
+    if !tiltArguments.contains("--tilts") { tiltArguments += ["--tilts", "auto"] }
     let tiltOptions: TiltOptions
     do { tiltOptions = try TiltOptions.parse(tiltArguments) } catch { throw ValidationError("s2s --tilts: " + TiltOptions.message(for: error)) }
-    // Check the n2n parameters before the split's work.
-    let stage = try makeStages(command: S2SFactory.name, quiet: global.quiet) {
+    // Both stages are made (their parameters checked) before any work.
+    let stages = try makeStages(command: S2SFactory.name, quiet: global.quiet) {
         try stageRegistry.makeChain([ChainSpec.Element(name: N2NFactory.name, parameters: forwarded)])
-    }[0]
-    let input = paths.first ?? "-", output = paths.count > 1 ? paths[1] : "-"
+            + stageRegistry.makeChain([ChainSpec.Element(name: S2SFactory.name, parameters: given.filter { $0.0 != "tilts" })])
+    }
+    var input = paths.first ?? "-"
+    let output = paths.count > 1 ? paths[1] : "-"
+    let operation = ([S2SFactory.name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
     try console.run {
         try refuseTerminalOutput(output)
         // The output is written by a run whose input is a half, so the user's input is guarded here.
@@ -176,13 +233,42 @@ func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOp
             throw FilterError.system(source: directory.path, operation: "create the directory for the two halves", errno: EEXIST)
         }
         defer { try? FileManager.default.removeItem(at: directory) }
+        if input == "-" {
+            input = directory.path + "/input"
+            try spoolStandardInput(to: input)
+        }
         let halves = (directory.path + "/even-tilts.mrc", directory.path + "/odd-tilts.mrc")
-        try splitTomogram(input: input, into: halves, tilts: tiltOptions, global: global, io: io, halvesFormat: .mrc, console: console)
-        var options = chainOptions
-        options.pair = halves.1
-        let operation = ([S2SFactory.name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
-        try ChainRunner.run(
-            stages: [stage], input: halves.0, output: output,
-            global: global, chain: options, io: io, command: S2SFactory.name, operation: operation)
+        let budget = global.memoryBytes(for: [stages[1]])
+        if try splitTomogram(input: input, into: halves, tilts: tiltOptions, global: global, io: io, halvesFormat: .mrc, budget: budget, optional: !required, console: console) {
+            var options = chainOptions
+            options.pair = halves.1
+            try ChainRunner.run(
+                stages: [stages[0]], input: halves.0, output: output,
+                global: global, chain: options, io: io, command: S2SFactory.name, operation: operation)
+        } else {
+            try ChainRunner.run(
+                stages: [stages[1]], input: input, output: output,
+                global: global, chain: chainOptions, io: io, command: S2SFactory.name, operation: operation)
+        }
+    }
+}
+
+/// Copies standard input to a new file at `path`.
+func spoolStandardInput(to path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw FilterError.system(source: path, operation: "create the spool file for stdin", errno: errno) }
+    defer { close(fd) }
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    defer { buffer.deallocate() }
+    while true {
+        let n = read(0, buffer, 1 << 20)
+        if n < 0 { if errno == EINTR { continue }; throw FilterError.system(source: "stdin", operation: "read", errno: errno) }
+        if n == 0 { return }
+        var written = 0
+        while written < n {
+            let m = write(fd, buffer + written, n - written)
+            if m < 0 { if errno == EINTR { continue }; throw FilterError.system(source: path, operation: "write", errno: errno) }
+            written += m
+        }
     }
 }

@@ -29,6 +29,9 @@ public struct BackProjectionSplit: Sendable {
         public var sign: Double
         /// Per tilt (in angle order), the sub-voxel phase of its interpolation grid, in [0, 1).
         public var phases: [Double]
+        /// Per tilt, the angle as refined on the volume, in degrees as given (before `sign`):
+        /// 0.05° off leaves a residual of 7 % on a 192-voxel-wide plane.
+        public var degrees: [Double]
         /// ‖v − A q‖ / ‖v‖ over the planes fitted.
         public var residual: Double
 
@@ -253,8 +256,16 @@ public struct BackProjectionSplit: Sendable {
     /// voxels as the profiles have unknowns (fewer, and anything fits); configurations are
     /// compared by their residual relative to what unrelated data would leave,
     /// 1 − unknowns / voxels.
-    public func fitGeometry(_ volume: UnsafePointer<Float>, size: Size3, axes: [Axis] = Axis.allCases, samplePlanes: Int = 16) throws -> Fit {
-        var best: (fit: Fit, score: Double)?
+    ///
+    /// - Parameters:
+    ///   - signs: the signs of the angles to try (+1: u = a·cos θ + z·sin θ); one when the angles
+    ///     come from the volume's own spectrum (``angleSearch`` then wide).
+    ///   - angleSearch: how far (degrees) each angle is searched around the one given.
+    public func fitGeometry(
+        _ volume: UnsafePointer<Float>, size: Size3, axes: [Axis] = Axis.allCases, signs: [Double] = [1, -1],
+        angleSearch: Double = 0.1, samplePlanes: Int = 16
+    ) throws -> Fit {
+        var best: (fit: Fit, score: Double, samples: [[Double]])?
         for axis in axes {
             let planes = Planes(size: size, axis: axis)
             let radians = angles.degrees.map { $0 * .pi / 180 }
@@ -267,7 +278,7 @@ public struct BackProjectionSplit: Sendable {
                 plane.withUnsafeMutableBufferPointer { planes.gather(volume, plane: p, into: $0.baseAddress!) }
                 return plane
             }
-            for sign in [1.0, -1.0] {
+            for sign in signs {
                 let signed = radians.map { sign * $0 }
                 let phases = estimatePhases(samples: samples, width: planes.width, depth: size.z, radians: signed)
                 let basis = Basis(width: planes.width, depth: size.z, radians: signed, phases: phases)
@@ -278,9 +289,9 @@ public struct BackProjectionSplit: Sendable {
                     total += t
                 }
                 let fraction = total > 0 ? residual / total : 0
-                let fit = Fit(axis: axis, sign: sign, phases: phases, residual: fraction.squareRoot())
+                let fit = Fit(axis: axis, sign: sign, phases: phases, degrees: angles.degrees, residual: fraction.squareRoot())
                 let score = fraction / (1 - Double(basis.unknowns) / Double(voxels))
-                if best == nil || score < best!.score { best = (fit, score) }
+                if best == nil || score < best!.score { best = (fit, score, samples) }
             }
         }
         guard let best else {
@@ -288,7 +299,67 @@ public struct BackProjectionSplit: Sendable {
                 source: "split-tilts", what: "a volume of \(size) voxels: its planes across the tilt axis are too small for \(angles.degrees.count) tilt profiles",
                 hint: "planes across the tilt axis need at least 3 times as many voxels as tilts × (width + depth)")
         }
-        return best.fit
+        guard refineAngles else { return best.fit }
+        return refine(best.fit, samples: best.samples, width: Planes(size: size, axis: best.fit.axis).width, depth: size.z, search: angleSearch)
+    }
+
+    /// Whether ``fitGeometry(_:size:axes:samplePlanes:)`` refines each angle on the volume.
+    public var refineAngles = true
+
+    /// Refines each tilt's angle (within ±`search` degrees, to about 0.002°) and phase on what the
+    /// joint fit of all tilts leaves to it, twice (the second time close around the first), and
+    /// measures the residual again.
+    func refine(_ fit: Fit, samples: [[Double]], width: Int, depth: Int, search: Double) -> Fit {
+        var fit = fit
+        let residualOf = { (fit: Fit) -> Double in
+            let basis = Basis(width: width, depth: depth, radians: fit.degrees.map { fit.sign * $0 * .pi / 180 }, phases: fit.phases)
+            var residual = 0.0, total = 0.0
+            for plane in samples {
+                let (r, t) = self.solve(plane, basis: basis, iterations: 40).residual
+                residual += r
+                total += t
+            }
+            return total > 0 ? (residual / total).squareRoot() : 0
+        }
+        // Grids of (spacing, steps each side), coarse to fine, for each round.
+        let first: [(Double, Int)] = (search > 0.1 ? [(0.1, Int((search / 0.1).rounded(.up)))] : []) + [(0.02, 4), (0.005, 3)]
+        for grids in [first, [(0.01, 2), (0.003, 2)]] {
+            let radians = fit.degrees.map { fit.sign * $0 * .pi / 180 }
+            let basis = Basis(width: width, depth: depth, radians: radians, phases: fit.phases)
+            let profiles = samples.map { solve($0, basis: basis, iterations: 40).profiles }
+            var next = fit
+            for k in radians.indices {
+                let others = radians.indices.map { $0 != k }
+                let alone: [[Double]] = zip(samples, profiles).map { plane, q in
+                    var rest = [Double](repeating: 0, count: plane.count)
+                    rest.withUnsafeMutableBufferPointer { r in q.withUnsafeBufferPointer { basis.project($0.baseAddress!, into: r.baseAddress!, include: others) } }
+                    return zip(plane, rest).map { $0 - $1 }
+                }
+                // The best phase and its energy at an angle offset (degrees).
+                func best(at offset: Double) -> (phase: Double, energy: Double) {
+                    let radian = radians[k] + fit.sign * offset * .pi / 180
+                    let energies = (0..<20).map { explainedEnergy(alone, width: width, depth: depth, radian: radian, phase: Double($0) * 0.05) }
+                    let coarse = energies.indices.max { energies[$0] < energies[$1] }!
+                    let phase = bestPhase(alone, width: width, depth: depth, radian: radian, around: Double(coarse) * 0.05, spacing: 0.01, steps: 3)
+                    return (phase, explainedEnergy(alone, width: width, depth: depth, radian: radian, phase: phase))
+                }
+                var bestOffset = 0.0
+                var bestValue = best(at: 0)
+                for (spacing, steps) in grids {
+                    let centre = bestOffset
+                    for step in -steps...steps where step != 0 {
+                        let offset = centre + Double(step) * spacing
+                        let value = best(at: offset)
+                        if value.energy > bestValue.energy { (bestOffset, bestValue) = (offset, value) }
+                    }
+                }
+                next.degrees[k] = fit.degrees[k] + bestOffset
+                next.phases[k] = bestValue.phase
+            }
+            fit = next
+        }
+        fit.residual = residualOf(fit)
+        return fit
     }
 
     static func samplePlaneIndices(count: Int, wanted: Int) -> [Int] {
@@ -355,7 +426,7 @@ public struct BackProjectionSplit: Sendable {
         progress: ((Int) -> Void)? = nil
     ) -> Double {
         let planes = Planes(size: size, axis: fit.axis)
-        let radians = angles.degrees.map { fit.sign * $0 * .pi / 180 }
+        let radians = fit.degrees.map { fit.sign * $0 * .pi / 180 }
         let basis = Basis(width: planes.width, depth: size.z, radians: radians, phases: fit.phases)
         let even = radians.indices.map { $0 % 2 == 0 }, odd = even.map { !$0 }
         var residuals = [(Double, Double)](repeating: (0, 0), count: planes.count)
