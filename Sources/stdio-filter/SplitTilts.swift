@@ -158,7 +158,6 @@ func splitTomogram(
     console.note(String(format: "split %d planes in %@ s, residual %.2f %%", planeCount, String(format: "%.1f", ProgressReporter.now() - start), residual * 100))
     var writers: [any VolumeWriter] = []
     do {
-        let halves = [first, second]
         for (path, index) in [(outputs.0, 0), (outputs.1, 1)] {
             var info = reader.info
             info.labels[0] = String("stdio-filter split-tilts: \(index == 0 ? "even" : "odd")-numbered tilts of \(angles)".prefix(80))
@@ -166,8 +165,11 @@ func splitTomogram(
             if let halvesFormat { writeOptions.format = halvesFormat; writeOptions.compression = .none }
             let writer = try writeOptions.createOutput(path, info: info, operation: "split-tilts", protecting: [source], console: console)
             writers.append(writer)
-            var values = halves[index]
-            try values.withUnsafeMutableBufferPointer { try writer.writeRows(size.z * size.y, from: $0.baseAddress!) }
+            if index == 0 {
+                try first.withUnsafeMutableBufferPointer { try writer.writeRows(size.z * size.y, from: $0.baseAddress!) }
+            } else {
+                try second.withUnsafeMutableBufferPointer { try writer.writeRows(size.z * size.y, from: $0.baseAddress!) }
+            }
         }
         try writers.forEach { try $0.finish() }
     } catch {

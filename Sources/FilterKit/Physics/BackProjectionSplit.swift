@@ -84,8 +84,8 @@ public struct BackProjectionSplit: Sendable {
             self.counts = counts
         }
 
-        /// Calls `body(k, z, a, node, weight)` style work through a closure per (tilt, z row):
-        /// `row(k, z, start)` where `u − lowest = a·cos + start`.
+        /// Calls `row(k, z, start)` for every tilt `k` and depth `z`, where along that row of the
+        /// plane `u − lowest node = a·cos θ_k + start`.
         @inline(__always)
         func forEachRow(tilts: Range<Int>? = nil, _ row: (_ k: Int, _ z: Int, _ start: Double) -> Void) {
             for z in 0..<depth {

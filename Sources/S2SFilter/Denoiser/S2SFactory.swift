@@ -66,6 +66,9 @@ public enum S2SFactory: StageFactory {
     public static let tiltParameters: Set<String> = ["tilts", "tilt-axis", "max-residual"]
 
     public static func make(_ p: StageParameters) throws -> any Stage {
+        // The split's own parameters are checked here too (they are read by the s2s command).
+        _ = try p.choice("tilt-axis")
+        _ = try p.number("max-residual")
         guard ["none", "auto"].contains(p.text("tilts")) else {
             throw FilterError.invalidParameter(
                 name: "tilts", value: p.text("tilts"),
