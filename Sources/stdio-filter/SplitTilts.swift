@@ -79,31 +79,20 @@ struct TiltOptions: ParsableArguments {
 }
 
 /// Reads `input` whole, splits it into the reconstructions of alternate tilts and writes them
-/// (in `halvesFormat`, else as `io` says for each path). With `optional`, a volume that cannot
-/// be split (too large for `budget`, no tilt series found, a poor fit) gets a note and `false`
-/// instead of an error.
-@discardableResult
+/// (in `halvesFormat`, else as `io` says for each path), holding three volumes within `budget`.
 func splitTomogram(
     input: String, into outputs: (String, String), tilts options: TiltOptions, global: GlobalOptions, io: IOOptions,
-    halvesFormat: VolumeFormat? = nil, budget: Int? = nil, optional: Bool = false, console: Console
-) throws -> Bool {
+    halvesFormat: VolumeFormat? = nil, budget: Int? = nil, console: Console
+) throws {
     let budget = budget ?? global.memoryBytes
     let (source, reader) = try io.openInput(input, memoryBudget: budget, console: console)
     let size = reader.info.size
-    /// Throws `error`, or with `optional` says `why` and gives up.
-    func refuse(_ error: FilterError, why: String) throws -> Bool {
-        guard optional else { throw error }
-        console.note("\(why): training with masks (give --tilts to insist)")
-        return false
-    }
     let needed = 3 * size.voxelCount * 4 + MemoryPlan.runtimeOverhead
     guard needed <= budget else {
-        return try refuse(
-            .memoryBudget(what: "split-tilts of \(size) voxels (the volume and both halves in memory)", needed: needed, budget: budget),
-            why: "not looking for a tilt series: splitting \(size) voxels needs \(needed >> 20) MiB, more than --memory \(budget >> 20) MiB")
+        throw FilterError.memoryBudget(what: "split-tilts of \(size) voxels (the volume and both halves in memory)", needed: needed, budget: budget)
     }
     guard size.z >= 8, size.x >= 8, size.y >= 8 else {
-        return try refuse(.unsupported(source: source.name, what: "a volume of \(size) voxels", hint: "split-tilts needs at least 8 voxels along each axis"), why: "a volume of \(size) voxels")
+        throw FilterError.unsupported(source: source.name, what: "a volume of \(size) voxels", hint: "split-tilts needs at least 8 voxels along each axis")
     }
     var volume = [Float](repeating: 0, count: size.voxelCount)
     try volume.withUnsafeMutableBufferPointer { try reader.readSections(0..<size.z, into: $0.baseAddress!) }
@@ -112,11 +101,9 @@ func splitTomogram(
     var axes = options.axes
     if options.tilts == "auto" {
         guard let detection = try volume.withUnsafeBufferPointer({ try TiltAngleDetector.detect($0.baseAddress!, size: size, axes: axes) }) else {
-            return try refuse(
-                .unsupported(
-                    source: source.name, what: "a volume whose power spectrum shows no tilt series (no comb of at least 4 peaks over the angle)",
-                    hint: "give the angles with --tilts FIRST:LAST:STEP or a .tlt file; a tomogram filtered after its back-projection cannot be split"),
-                why: "no tilt series in the power spectrum (not a weighted back-projection)")
+            throw FilterError.unsupported(
+                source: source.name, what: "a volume whose power spectrum shows no tilt series (no comb of at least 4 peaks over the angle)",
+                hint: "give the angles with --tilts FIRST:LAST:STEP or a .tlt file; a tomogram filtered after its back-projection cannot be split")
         }
         angles = try TiltAngles(degrees: detection.degrees)
         axes = [detection.axis]
@@ -126,23 +113,16 @@ func splitTomogram(
     }
     let split = BackProjectionSplit(angles: angles)
     let detected = options.tilts == "auto"
-    let fit: BackProjectionSplit.Fit
-    do {
-        fit = try volume.withUnsafeBufferPointer {
-            try split.fitGeometry($0.baseAddress!, size: size, axes: axes, signs: detected ? [1] : [1, -1], angleSearch: detected ? 0.8 : 0.1)
-        }
-    } catch let error as FilterError {
-        return try refuse(error, why: "planes too small to split")
+    let fit = try volume.withUnsafeBufferPointer {
+        try split.fitGeometry($0.baseAddress!, size: size, axes: axes, signs: detected ? [1] : [1, -1], angleSearch: detected ? 0.8 : 0.1)
     }
     let moved = zip(fit.degrees, angles.degrees).map { abs($0 - $1) }.max() ?? 0
     console.note("\(angles): \(fit) on sample planes, angles refined by up to \(String(format: "%.3f", moved))° (\(String(format: "%.1f", ProgressReporter.now() - start)) s)")
     guard fit.residual <= options.maxResidual else {
-        return try refuse(
-            .unsupported(
-                source: source.name,
-                what: String(format: "a volume that the back-projection of %@ fits with a residual of %.1f %% (at most %.1f %%)", angles.description, fit.residual * 100, options.maxResidual * 100),
-                hint: "check the angles (--tilts); a tomogram filtered, binned or rotated after its weighted back-projection cannot be split"),
-            why: String(format: "the tilt series found fits with a residual of %.1f %% (at most %.1f %%)", fit.residual * 100, options.maxResidual * 100))
+        throw FilterError.unsupported(
+            source: source.name,
+            what: String(format: "a volume that the back-projection of %@ fits with a residual of %.1f %% (at most %.1f %%)", angles.description, fit.residual * 100, options.maxResidual * 100),
+            hint: "check the angles (--tilts); a tomogram filtered, binned or rotated after its weighted back-projection cannot be split")
     }
     var first = [Float](repeating: 0, count: size.voxelCount), second = first
     let planeCount = fit.axis == .y ? size.y : size.x
@@ -176,23 +156,12 @@ func splitTomogram(
         writers.forEach { $0.abort() }
         throw error
     }
-    return true
 }
 
-/// Whether `s2s` with these parameters looks for a tilt series by itself (`--tilts auto`, the
-/// default): not with a model (trained with masks), a second input, or a parameter of the masks
-/// or the distillation (the user asked for masks).
-func s2sLooksForTilts(given: [(String, String)], chainOptions: ChainOptions) -> Bool {
-    let halfParameters = Set(N2NFactory.parameters.map(\.name)).subtracting(["model"])
-    return chainOptions.pair == nil
-        && given.allSatisfy { halfParameters.contains($0.0) || S2SFactory.tiltParameters.contains($0.0) }
-}
-
-/// `s2s [--tilts T] IN OUT`: splits the tomogram into the reconstructions of alternate tilts (in
-/// `$TMPDIR`, removed afterwards) and runs `n2n` on them with the other parameters given. With
-/// `--tilts auto` not given by the user, a volume that cannot be split is denoised by s2s with
-/// its masks instead (a pipe is spooled to `$TMPDIR` first, to be read either way).
-func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOptions, chainOptions: ChainOptions, io: IOOptions, required: Bool) throws {
+/// `s2s --tilts T IN OUT`: splits the tomogram into the reconstructions of alternate tilts (in
+/// `$TMPDIR`, removed afterwards; a pipe is spooled there first) and runs `n2n` on them with the
+/// other parameters given.
+func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOptions, chainOptions: ChainOptions, io: IOOptions) throws {
     let console = Console(command: S2SFactory.name, quiet: global.quiet)
     guard paths.count <= 2 else {
         throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
@@ -212,13 +181,12 @@ func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOp
             throw ValidationError("s2s --tilts trains n2n on the two halves split from the tomogram: --\(key) does not apply there (it sets the masks or the distillation)")
         }
     }
-    if !tiltArguments.contains("--tilts") { tiltArguments += ["--tilts", "auto"] }
     let tiltOptions: TiltOptions
     do { tiltOptions = try TiltOptions.parse(tiltArguments) } catch { throw ValidationError("s2s --tilts: " + TiltOptions.message(for: error)) }
-    // Both stages are made (their parameters checked) before any work.
+    // The stage is made (its parameters checked, and the split's against s2s's schema) before any work.
     let stages = try makeStages(command: S2SFactory.name, quiet: global.quiet) {
-        try stageRegistry.makeChain([ChainSpec.Element(name: N2NFactory.name, parameters: forwarded)])
-            + stageRegistry.makeChain([ChainSpec.Element(name: S2SFactory.name, parameters: given.filter { $0.0 != "tilts" })])
+        _ = try stageRegistry.makeChain([ChainSpec.Element(name: S2SFactory.name, parameters: given.filter { $0.0 != "tilts" })])
+        return try stageRegistry.makeChain([ChainSpec.Element(name: N2NFactory.name, parameters: forwarded)])
     }
     var input = paths.first ?? "-"
     let output = paths.count > 1 ? paths[1] : "-"
@@ -240,18 +208,13 @@ func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOp
             try spoolStandardInput(to: input)
         }
         let halves = (directory.path + "/even-tilts.mrc", directory.path + "/odd-tilts.mrc")
-        let budget = global.memoryBytes(for: [stages[1]])
-        if try splitTomogram(input: input, into: halves, tilts: tiltOptions, global: global, io: io, halvesFormat: .mrc, budget: budget, optional: !required, console: console) {
-            var options = chainOptions
-            options.pair = halves.1
-            try ChainRunner.run(
-                stages: [stages[0]], input: halves.0, output: output,
-                global: global, chain: options, io: io, command: S2SFactory.name, operation: operation)
-        } else {
-            try ChainRunner.run(
-                stages: [stages[1]], input: input, output: output,
-                global: global, chain: chainOptions, io: io, command: S2SFactory.name, operation: operation)
-        }
+        console.warn("--tilts is experimental: n2n on the split halves may leave stripes along the tilt axis (docs/benchmarks.md, issue 16)")
+        try splitTomogram(input: input, into: halves, tilts: tiltOptions, global: global, io: io, halvesFormat: .mrc, budget: global.memoryBytes(for: stages), console: console)
+        var options = chainOptions
+        options.pair = halves.1
+        try ChainRunner.run(
+            stages: stages, input: halves.0, output: output,
+            global: global, chain: options, io: io, command: S2SFactory.name, operation: operation)
     }
 }
 

@@ -38,12 +38,9 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
 /// `FIRST SECOND [OUTPUT]`, or `--pair SECOND FIRST [OUTPUT]`.
 func runStage(named name: String, arguments: [String], global: GlobalOptions, chainOptions: ChainOptions, io: IOOptions) throws {
     var (given, paths) = try splitStageArguments(arguments)
-    if name == S2SFactory.name {
-        // A weighted back-projection is split into two halves for n2n (--tilts, by default auto).
-        let tilts = given.first(where: { $0.0 == "tilts" })?.1
-        if tilts != "none", tilts != nil || s2sLooksForTilts(given: given, chainOptions: chainOptions) {
-            return try runSplitHalves(given: given, paths: paths, global: global, chainOptions: chainOptions, io: io, required: tilts != nil)
-        }
+    // s2s --tilts: the back-projection split into two halves for n2n.
+    if name == S2SFactory.name, let tilts = given.first(where: { $0.0 == "tilts" })?.1, tilts != "none" {
+        return try runSplitHalves(given: given, paths: paths, global: global, chainOptions: chainOptions, io: io)
     }
     let stage = try makeStages(command: name, quiet: global.quiet) {
         try stageRegistry.makeChain([ChainSpec.Element(name: name, parameters: given)])

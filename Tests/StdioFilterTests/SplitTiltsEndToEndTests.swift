@@ -73,7 +73,7 @@ struct SplitTiltsEndToEndTests {
         #expect(difference < 0.01, "transposed input → transposed halves, max difference \(difference)")
     }
 
-    @Test("--tilts auto finds the tilt series in the power spectrum; s2s looks for one by itself and falls back to masks")
+    @Test("--tilts auto finds the tilt series in the power spectrum, from a file or a pipe; none on a phantom")
     func automatic() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -81,29 +81,25 @@ struct SplitTiltsEndToEndTests {
         let run = try shell("""
             \(Self.makeVolumes) &&
             $B split-tilts --tilts auto wbp-t.mrc a-t.mrc b-t.mrc 2> log.txt &&
-            $B s2s \(quick) < wbp.mrc > default.mrc 2> default.txt &&
-            $B s2s --quiet --tilts auto \(quick) wbp.mrc auto.mrc &&
-            $B synth --quiet --size 48x48x32 phantom.mrc &&
-            $B s2s \(quick) phantom.mrc phantom-default.mrc 2> phantom.txt &&
-            $B s2s --quiet --tilts none \(quick) phantom.mrc phantom-masks.mrc
+            $B s2s --tilts auto \(quick) < wbp.mrc > piped.mrc 2> piped.txt &&
+            $B s2s --quiet --tilts auto \(quick) wbp.mrc file.mrc &&
+            $B synth --quiet --size 48x48x32 phantom.mrc
             """, in: dir)
         try #require(run.status == 0, "\(run.stderr)")
         let log = try String(contentsOf: dir.appendingPathComponent("log.txt"), encoding: .utf8)
         #expect(log.contains("found 9 tilts about X"), "\(log)")
         let errors = try Self.relativeErrors([("a-t.mrc", "even-t.mrc"), ("b-t.mrc", "odd-t.mrc")], in: dir)
         #expect(errors.count == 2 && errors.allSatisfy { $0 < 0.08 }, "relative errors \(errors)")
-        // s2s with every default on a back-projection from a pipe: the tilt series found, n2n on the halves.
-        let said = try String(contentsOf: dir.appendingPathComponent("default.txt"), encoding: .utf8)
-        #expect(said.contains("found 9 tilts about Y") && said.contains("two halves"), "\(said)")
+        let said = try String(contentsOf: dir.appendingPathComponent("piped.txt"), encoding: .utf8)
+        #expect(said.contains("found 9 tilts about Y") && said.contains("two halves") && said.contains("experimental"), "\(said)")
         let bytes = { (name: String) in try Data(contentsOf: dir.appendingPathComponent(name)).dropFirst(1024) }
-        #expect(try bytes("default.mrc") == bytes("auto.mrc"))
-        // On a phantom (no back-projection) the default is s2s with masks, as --tilts none.
-        let phantom = try String(contentsOf: dir.appendingPathComponent("phantom.txt"), encoding: .utf8)
-        #expect(phantom.contains("no tilt series") && phantom.contains("masks"), "\(phantom)")
-        #expect(try bytes("phantom-default.mrc") == bytes("phantom-masks.mrc"))
-        // Asked for explicitly, no tilt series is an error.
-        let refused = try shell("$B split-tilts --tilts auto phantom.mrc x.mrc y.mrc", in: dir)
-        #expect(refused.status == 1 && refused.stderr.contains("no tilt series"), "\(refused.stderr)")
+        #expect(try bytes("piped.mrc") == bytes("file.mrc"))
+        // A phantom is no back-projection: refused, nothing written.
+        for command in ["split-tilts --tilts auto phantom.mrc x.mrc y.mrc", "s2s --tilts auto \(quick) phantom.mrc x.mrc"] {
+            let refused = try shell("$B \(command)", in: dir)
+            #expect(refused.status == 1 && refused.stderr.contains("no tilt series"), "\(command): \(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.mrc").path))
+        }
     }
 
     @Test("s2s --tilts is n2n on the split halves, bit for bit; parameters that do not apply are refused")

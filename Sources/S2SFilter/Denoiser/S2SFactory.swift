@@ -30,20 +30,15 @@ public enum S2SFactory: StageFactory {
         along X only); mask=point is the original Self2Self, mask=block hides cubes, mask=mixed
         draws point or block masks at random for each batch item and prediction sample.
         With --model and --stats (from `stdio-filter stats --json`) there is no prepass at all.
-        On a weighted back-projection, s2s first looks for its tilt series (--tilts auto, the
-        default: a comb of peaks over the angle in the power spectrum of planes across the tilt
-        axis; found on tilt steps of about 6 degrees and up on 200-voxel planes, not yet on 3-degree steps at that
-        size) or takes the angles you give (--tilts -60:60:3 or --tilts tomo.tlt). It then splits
-        the tomogram into the reconstructions of its even- and odd-numbered tilts (as
-        split-tilts: the tilt axis, the angles' sign, each angle to 0.002 degrees and where the
-        volume was cut from the reconstruction are fitted on the volume) and trains n2n on the
-        two halves, whose noise is independent however correlated it is within each: on real
-        tomograms this is what denoises (docs/benchmarks.md, issue 16). When no tilt series is
-        found, the fit is poor, the volume and both halves do not fit --memory, or a parameter of
-        the masks, the distillation or --model is given, s2s trains with masks as below (it says
-        which); --tilts none always does. In a chain (run --chain) s2s uses masks.
+        Experimental, on a weighted back-projection: --tilts -60:60:3, --tilts tomo.tlt or
+        --tilts auto (found from the power spectrum) split the tomogram into the reconstructions
+        of its even- and odd-numbered tilts (as split-tilts) and train n2n on the two halves
+        instead of masks. On the real tilt series this correlates better with unseen tilts than
+        masks or a Gaussian, but leaves stripes along the tilt axis: the split's errors,
+        opposite in the two halves, are learnt (docs/benchmarks.md, issue 16). In a chain
+        (run --chain) s2s uses masks.
         Example: stdio-filter s2s --steps 400 --save-model m.safetensors in.mrc out.mrc
-                 stdio-filter s2s --tilts tomo.tlt tomo.mrc out.mrc   (a back-projection whose angles you know)
+                 stdio-filter s2s --tilts tomo.tlt tomo.mrc out.mrc   (experimental, see above)
         """
     public static let parameters = S2SParameters.network(learningRate: "0.0004", dropout: "0.3") + [
         StageParameter("mask", .choice(["auto", "xline", "point", "block", "mixed"]), default: "auto", help: "what is hidden from the network (auto: the measured noise correlation's region)"),
@@ -57,7 +52,7 @@ public enum S2SFactory: StageFactory {
         StageParameter("distill-minutes", .number(0...10_000), default: "3", unit: "min", help: "distillation time at most"),
         StageParameter("distill-lr", .number(1e-7...1), default: "0.0002", help: "Adam learning rate of the distillation"),
         StageParameter("distill-blocks", .integer(1...100_000), default: "64", help: "blocks cut from the volume during the prepass, predicted by the ensemble, that the distilled network learns from"),
-        StageParameter("tilts", .path, default: "auto", help: "a weighted back-projection's tilt angles (FIRST:LAST:STEP, a .tlt file, or auto: found in its power spectrum): split it into the reconstructions of alternate tilts (as split-tilts) and train n2n on them instead of masks; none: always masks"),
+        StageParameter("tilts", .path, default: "none", help: "experimental: a weighted back-projection's tilt angles (FIRST:LAST:STEP, a .tlt file, or auto: found in its power spectrum): split it into the reconstructions of alternate tilts (as split-tilts) and train n2n on them instead of masks"),
         StageParameter("tilt-axis", .choice(["auto", "y", "x"]), default: "auto", help: "with --tilts: the tilt axis in the volume (auto: the one that fits)"),
         StageParameter("max-residual", .number(0.001...1), default: "0.05", help: "with --tilts: refuse a volume the back-projection fits worse than this"),
     ] + S2SParameters.tiling
