@@ -65,12 +65,7 @@ for case in "${CASES[@]}"; do
       real_halves "$case" "$([ "$case" = real-xy ] && echo --transpose-xy)"
       dir="$OUT/$case"
       echo "| $case | noisy even half | $(n2n "$dir/even.mrc" "$dir/odd.mrc") | | |"
-      best=0; best_sigma=""
-      for sigma in 1 2 3 5 2x2x4 3x3x6 4x4x8 3x3x8 2x2x6; do
-        "$BIN" gaussian --quiet --sigma "$sigma" "$dir/even.mrc" "$dir/gauss.mrc"
-        corr=$(n2n "$dir/gauss.mrc" "$dir/odd.mrc")
-        if awk -v a="$corr" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$corr; best_sigma=$sigma; cp "$dir/gauss.mrc" "$dir/gauss-best.mrc"; fi
-      done
+      read -r best best_sigma < <(bench_best_gaussian "$dir/even.mrc" "$dir/odd.mrc" "$dir/gauss-best.mrc")
       echo "| $case | best Gaussian (σ $best_sigma, X×Y×Z) | $best | 1.00× | |"
       read -r seconds steps < <(run_s2s "$dir/even.mrc" "$dir/s2s.mrc")
       corr=$(n2n "$dir/s2s.mrc" "$dir/odd.mrc")

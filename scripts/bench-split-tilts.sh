@@ -30,17 +30,6 @@ score() { python3 "$SHARED/tools/n2n_score.py" "$1" "$2" | python3 -c 'import js
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 seconds_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }'; }
 
-# The best Gaussian of $1 scored against $2 over isotropic and anisotropic σ; keeps it in $3.
-best_gaussian() {
-  local best=0 best_sigma="" corr sigma
-  for sigma in 1 2 3 5 2x2x4 3x3x6 4x4x8 3x3x8 2x2x6; do
-    "$BIN" gaussian --quiet --sigma "$sigma" "$1" "$DIR/gauss.mrc"
-    corr=$(score "$DIR/gauss.mrc" "$2")
-    if awk -v a="$corr" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$corr; best_sigma=$sigma; cp "$DIR/gauss.mrc" "$3"; fi
-  done
-  echo "$best $best_sigma"
-}
-
 # Correlation of two volumes, optionally with the second's X and Y swapped.
 correlation() {
   python3 - "$@" <<'PY'
@@ -73,7 +62,7 @@ for case in "${CASES[@]}"; do
       "$BIN" split-tilts --quiet --tilts "$d/even.tlt" "$d/even.mrc" "$d/split-a.mrc" "$d/split-b.mrc"
       echo "| $case | split-tilts of the even half vs the true reconstructions of its alternate tilts | $(correlation "$d/split-a.mrc" "$d/part0.mrc"), $(correlation "$d/split-b.mrc" "$d/part2.mrc") | | |"
       echo "| $case | noisy even half | $(score "$d/even.mrc" "$d/odd.mrc") | | |"
-      read -r best sigma < <(best_gaussian "$d/even.mrc" "$d/odd.mrc" "$d/gauss-best.mrc")
+      read -r best sigma < <(bench_best_gaussian "$d/even.mrc" "$d/odd.mrc" "$d/gauss-best.mrc")
       echo "| $case | best Gaussian (σ $sigma, X×Y×Z) | $best | 1.00× | |"
       read -r seconds residual < <(run_split_s2s "$d/even.mrc" "$d/even.tlt" "$d/s2s-tilts.mrc")
       corr=$(score "$d/s2s-tilts.mrc" "$d/odd.mrc")
@@ -93,7 +82,7 @@ with mrcfile.new(f"{d}/two-thirds.mrc", overwrite=True) as m:
     m.set_data(((v - v.mean()) / v.std()).astype(np.float32)); m.voxel_size = 10
 PY
       echo "| thirds | noisy tomogram of thirds 0 and 1 | $(score "$d/two-thirds.mrc" "$d/part2.mrc") | | |"
-      read -r best sigma < <(best_gaussian "$d/two-thirds.mrc" "$d/part2.mrc" "$d/gauss-best.mrc")
+      read -r best sigma < <(bench_best_gaussian "$d/two-thirds.mrc" "$d/part2.mrc" "$d/gauss-best.mrc")
       echo "| thirds | best Gaussian (σ $sigma, X×Y×Z) | $best | 1.00× | |"
       start=$(date +%s.%N)
       "$BIN" n2n --quiet --steps "$STEPS" --train-minutes 1000 "$d/part0.mrc" "$d/part1.mrc" "$d/n2n-true.mrc"

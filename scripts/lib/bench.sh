@@ -5,6 +5,9 @@
 #   bench_run REPEATS        runs the cases in the arrays `names` and `cmds`, keeps the best wall
 #                            time and the largest peak RSS of each
 #   bench_table REF          prints the table: seconds, MiB/s of input, peak RSS, ratio to case REF
+#   bench_best_gaussian NOISY OTHER KEEP   the best Gaussian of NOISY over isotropic and
+#                            anisotropic σ, scored against the independent OTHER with
+#                            ../shared/tools/n2n_score.py; keeps it in KEEP, prints "corr σ"
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 OUT=bench-out
@@ -68,4 +71,15 @@ bench_table() {
     awk -v n="$n" -v t="${best_time[$n]}" -v m="${best_rss[$n]}" -v s="$SIZE" -v c="${best_time[$ref]}" \
       'BEGIN { printf "%-22s %9.2f %11.0f %9.1f MiB %9.2fx\n", n, t, s/t/1048576, m/1024, c/t }'
   done
+}
+
+bench_best_gaussian() {
+  local best=0 best_sigma="" corr sigma scratch="${3%.mrc}.try.mrc"
+  for sigma in 1 2 3 5 2x2x4 3x3x6 4x4x8 3x3x8 2x2x6; do
+    "$BIN" gaussian --quiet --sigma "$sigma" "$1" "$scratch"
+    corr=$(python3 ../shared/tools/n2n_score.py "$scratch" "$2" | python3 -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["corr"])')
+    if awk -v a="$corr" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$corr; best_sigma=$sigma; cp "$scratch" "$3"; fi
+  done
+  rm -f "$scratch"
+  echo "$best $best_sigma"
 }
