@@ -99,7 +99,8 @@ func splitTomogram(
     let start = ProgressReporter.now()
     let angles: TiltAngles
     var axes = options.axes
-    if options.tilts == "auto" {
+    let detected = options.tilts == "auto"
+    if detected {
         guard let detection = try volume.withUnsafeBufferPointer({ try TiltAngleDetector.detect($0.baseAddress!, size: size, axes: axes) }) else {
             throw FilterError.unsupported(
                 source: source.name, what: "a volume whose power spectrum shows no tilt series (no comb of at least 4 peaks over the angle)",
@@ -112,7 +113,6 @@ func splitTomogram(
         angles = try TiltAngles(parsing: options.tilts)
     }
     let split = BackProjectionSplit(angles: angles)
-    let detected = options.tilts == "auto"
     let fit = try volume.withUnsafeBufferPointer {
         try split.fitGeometry($0.baseAddress!, size: size, axes: axes, signs: detected ? [1] : [1, -1], angleSearch: detected ? 0.8 : 0.1)
     }
@@ -158,9 +158,9 @@ func splitTomogram(
     }
 }
 
-/// `s2s --tilts T IN OUT`: splits the tomogram into the reconstructions of alternate tilts (in
-/// `$TMPDIR`, removed afterwards; a pipe is spooled there first) and runs `n2n` on them with the
-/// other parameters given.
+/// `s2s --tilts T IN OUT`: splits the tomogram (a file or a pipe, read once) into the
+/// reconstructions of alternate tilts (in `$TMPDIR`, removed afterwards) and runs `n2n` on them
+/// with the other parameters given.
 func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOptions, chainOptions: ChainOptions, io: IOOptions) throws {
     let console = Console(command: S2SFactory.name, quiet: global.quiet)
     guard paths.count <= 2 else {
@@ -188,7 +188,7 @@ func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOp
         _ = try stageRegistry.makeChain([ChainSpec.Element(name: S2SFactory.name, parameters: given.filter { $0.0 != "tilts" })])
         return try stageRegistry.makeChain([ChainSpec.Element(name: N2NFactory.name, parameters: forwarded)])
     }
-    var input = paths.first ?? "-"
+    let input = paths.first ?? "-"
     let output = paths.count > 1 ? paths[1] : "-"
     let operation = ([S2SFactory.name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
     try console.run {
@@ -198,16 +198,13 @@ func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOp
         if input != "-", output != "-", stat(input, &a) == 0, stat(output, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino {
             throw FilterError.outputIsInput(path: output)
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stdio-filter-halves-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false) } catch {
-            throw FilterError.system(source: directory.path, operation: "create the directory for the two halves", errno: EEXIST)
+        var template = Array(FileManager.default.temporaryDirectory.appendingPathComponent("stdio-filter-halves-XXXXXX").path.utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw FilterError.system(source: String(cString: template), operation: "create the directory for the two halves", errno: errno)
         }
-        defer { try? FileManager.default.removeItem(at: directory) }
-        if input == "-" {
-            input = directory.path + "/input"
-            try spoolStandardInput(to: input)
-        }
-        let halves = (directory.path + "/even-tilts.mrc", directory.path + "/odd-tilts.mrc")
+        let directory = String(cString: made)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let halves = (directory + "/even-tilts.mrc", directory + "/odd-tilts.mrc")
         console.warn("--tilts is experimental: n2n on the split halves may leave stripes along the tilt axis (docs/benchmarks.md, issue 16)")
         try splitTomogram(input: input, into: halves, tilts: tiltOptions, global: global, io: io, halvesFormat: .mrc, budget: global.memoryBytes(for: stages), console: console)
         var options = chainOptions
@@ -215,25 +212,5 @@ func runSplitHalves(given: [(String, String)], paths: [String], global: GlobalOp
         try ChainRunner.run(
             stages: stages, input: halves.0, output: output,
             global: global, chain: options, io: io, command: S2SFactory.name, operation: operation)
-    }
-}
-
-/// Copies standard input to a new file at `path`.
-func spoolStandardInput(to path: String) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw FilterError.system(source: path, operation: "create the spool file for stdin", errno: errno) }
-    defer { close(fd) }
-    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
-    defer { buffer.deallocate() }
-    while true {
-        let n = read(0, buffer, 1 << 20)
-        if n < 0 { if errno == EINTR { continue }; throw FilterError.system(source: "stdin", operation: "read", errno: errno) }
-        if n == 0 { return }
-        var written = 0
-        while written < n {
-            let m = write(fd, buffer + written, n - written)
-            if m < 0 { if errno == EINTR { continue }; throw FilterError.system(source: path, operation: "write", errno: errno) }
-            written += m
-        }
     }
 }

@@ -212,6 +212,17 @@ public struct BackProjectionSplit: Sendable {
         return (around + (Double(top - steps) + offset) * spacing + 1).truncatingRemainder(dividingBy: 1)
     }
 
+    /// What the joint fit (`profiles`, one per sample plane) leaves to tilt `k`: each sample plane
+    /// minus every other tilt's fitted part.
+    static func leftToTilt(_ k: Int, samples: [[Double]], profiles: [[Double]], basis: Basis) -> [[Double]] {
+        let others = (0..<basis.tilts).map { $0 != k }
+        return zip(samples, profiles).map { plane, q in
+            var rest = [Double](repeating: 0, count: plane.count)
+            rest.withUnsafeMutableBufferPointer { r in q.withUnsafeBufferPointer { basis.project($0.baseAddress!, into: r.baseAddress!, include: others) } }
+            return zip(plane, rest).map { $0 - $1 }
+        }
+    }
+
     /// Each tilt's interpolation phase. First alone: the phase (steps of 0.05, then 0.01) whose
     /// profiles explain the most of the sample planes, where the other tilts are interference;
     /// then once more on what the joint fit of all tilts leaves to this one (the sample planes
@@ -225,12 +236,7 @@ public struct BackProjectionSplit: Sendable {
         let basis = Basis(width: width, depth: depth, radians: radians, phases: phases)
         let profiles = samples.map { solve($0, basis: basis, iterations: 40).profiles }
         phases = radians.indices.map { k in
-            let others = radians.indices.map { $0 != k }
-            let alone: [[Double]] = zip(samples, profiles).map { plane, q in
-                var rest = [Double](repeating: 0, count: plane.count)
-                rest.withUnsafeMutableBufferPointer { r in q.withUnsafeBufferPointer { basis.project($0.baseAddress!, into: r.baseAddress!, include: others) } }
-                return zip(plane, rest).map { $0 - $1 }
-            }
+            let alone = Self.leftToTilt(k, samples: samples, profiles: profiles, basis: basis)
             return bestPhase(alone, width: width, depth: depth, radian: radians[k], around: phases[k], spacing: 0.004, steps: 4)
         }
         return phases
@@ -329,12 +335,7 @@ public struct BackProjectionSplit: Sendable {
             let profiles = samples.map { solve($0, basis: basis, iterations: 40).profiles }
             var next = fit
             for k in radians.indices {
-                let others = radians.indices.map { $0 != k }
-                let alone: [[Double]] = zip(samples, profiles).map { plane, q in
-                    var rest = [Double](repeating: 0, count: plane.count)
-                    rest.withUnsafeMutableBufferPointer { r in q.withUnsafeBufferPointer { basis.project($0.baseAddress!, into: r.baseAddress!, include: others) } }
-                    return zip(plane, rest).map { $0 - $1 }
-                }
+                let alone = Self.leftToTilt(k, samples: samples, profiles: profiles, basis: basis)
                 // The best phase and its energy at an angle offset (degrees).
                 func best(at offset: Double) -> (phase: Double, energy: Double) {
                     let radian = radians[k] + fit.sign * offset * .pi / 180
