@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "CMalloc"),
         /// Vector kernels (AVX-512) picked at run time, for loops Swift's baseline build cannot vectorise.
         .target(name: "CKernels"),
-        .target(name: "S2SFilter", dependencies: ["FilterKit", "CBLAS", "CDNNL", "CMalloc", "CKernels"]),
+        .target(name: "S2SFilter", dependencies: ["FilterKit", "Tomography", "CBLAS", "CDNNL", "CMalloc", "CKernels"]),
         /// The registry of every stage (the plugins and s2s), shared by the tool, tests and fuzzers.
         /// The C ABI of runtime plugins (`include/stdio_filter_plugin.h`, all a plugin author needs).
         .target(name: "CStdioFilterPlugin"),

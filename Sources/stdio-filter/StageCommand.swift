@@ -38,11 +38,13 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
 /// `FIRST SECOND [OUTPUT]`, or `--pair SECOND FIRST [OUTPUT]`.
 func runStage(named name: String, arguments: [String], global: GlobalOptions, chainOptions: ChainOptions, io: IOOptions) throws {
     var (given, paths) = try splitStageArguments(arguments)
-    // s2s --tilts: the back-projection split into two halves for n2n.
-    if name == S2SFactory.name, let tilts = given.first(where: { $0.0 == "tilts" })?.1, tilts != "none" {
-        return try runSplitHalves(given: given, paths: paths, global: global, chainOptions: chainOptions, io: io)
+    // s2s by default: split a weighted back-projection into its alternate tilts, else masks.
+    let defaultDenoiser = name == S2SFactory.name && paths.count <= 2
+        ? try S2SDefaultDenoiser.choose(given: given, input: paths.first ?? "-", global: global, chain: chainOptions, io: io) : nil
+    if let defaultDenoiser {
+        if paths.isEmpty { paths = [defaultDenoiser.input] } else { paths[0] = defaultDenoiser.input }
     }
-    let stage = try makeStages(command: name, quiet: global.quiet) {
+    let stage = try defaultDenoiser?.tiltSplit ?? makeStages(command: name, quiet: global.quiet) {
         try stageRegistry.makeChain([ChainSpec.Element(name: name, parameters: given)])
     }[0]
     var options = chainOptions
@@ -56,9 +58,11 @@ func runStage(named name: String, arguments: [String], global: GlobalOptions, ch
         throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
     }
     let operation = ([name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
-    try ChainRunner.run(
-        stages: [stage], input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-",
-        global: global, chain: options, io: io, command: name, operation: operation)
+    try withExtendedLifetime(defaultDenoiser) {
+        try ChainRunner.run(
+            stages: [stage], input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-",
+            global: global, chain: options, io: io, command: name, operation: operation)
+    }
 }
 
 /// `--name value` and `--name=value` pairs, and the remaining words (paths; `-` included).

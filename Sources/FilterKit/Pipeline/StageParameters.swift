@@ -73,6 +73,8 @@ public struct StageParameters: Sendable {
     public let stage: String
     private var values: [String: String]
     private let schema: [StageParameter]
+    /// The names given explicitly (the others hold their defaults).
+    public let given: Set<String>
 
     /// Checks names against `schema` and fills in defaults.
     ///
@@ -96,6 +98,7 @@ public struct StageParameters: Sendable {
             values[p.name] = d
         }
         self.values = values
+        self.given = Set(given.map(\.0))
     }
 
     private func parameter(_ name: String) -> StageParameter {

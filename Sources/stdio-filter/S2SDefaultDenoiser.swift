@@ -1,0 +1,97 @@
+import FilterKit
+import Foundation
+import S2SFilter
+import StageCatalog
+import Tomography
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `s2s` runs by default (`--tilts detect`): the split of a weighted back-projection and the
+/// Wiener filter of the spectrum its halves share when the input is one (a tilt series shows in
+/// its power spectrum and the back-projection of those tilts fits it), Self2Self with masks
+/// otherwise.
+///
+/// The input is probed only when the user left the choice to s2s: no network parameter, no
+/// `--tilts`, a whole-volume run (no `--zrange`) and a volume whose split fits the memory budget.
+/// A pipe is first copied to an unlinked scratch file (as the masks' prepass would spool it), so
+/// either denoiser reads it from the start.
+struct S2SDefaultDenoiser {
+    /// The input the run reads (the scratch copy of stdin, when it was a pipe).
+    var input: String
+    /// The split denoiser, with the geometry the probe found; nil for masks.
+    var tiltSplit: TiltSplitDenoiser?
+    /// Keeps the copy of stdin open (and so alive) for the run.
+    private var spool: ScratchFile?
+
+    /// Probes `input` for `s2s` run with `given` parameters; nil when the user chose the denoiser.
+    static func choose(given: [(String, String)], input: String, global: GlobalOptions, chain: ChainOptions, io: IOOptions) throws -> S2SDefaultDenoiser? {
+        let tilts = given.last(where: { $0.0 == "tilts" })?.1 ?? "detect"
+        guard tilts == "detect", given.allSatisfy({ S2SFactory.tiltParameters.contains($0.0) }), chain.zrange == nil else { return nil }
+        let console = Console(command: S2SFactory.name, quiet: global.quiet)
+        var choice = S2SDefaultDenoiser(input: input)
+        try console.run {
+            if input == "-" {
+                let spool = try ScratchFile(purpose: "spool of stdin")
+                try copyAll(from: 0, to: spool.fd, name: "stdin")
+                choice.spool = spool
+                choice.input = "/proc/self/fd/\(spool.fd)"
+            }
+            choice.tiltSplit = try probe(choice.input, given: given, global: global, io: io, console: console)
+        }
+        return choice
+    }
+
+    /// The split denoiser when `input` is a back-projection that fits, else nil (and why, on stderr).
+    private static func probe(_ input: String, given: [(String, String)], global: GlobalOptions, io: IOOptions, console: Console) throws -> TiltSplitDenoiser? {
+        // The split's parameters as given (a bad value is refused here, before any reading).
+        let made = try makeStages(command: S2SFactory.name, quiet: global.quiet) {
+            try stageRegistry.makeChain([ChainSpec.Element(name: S2SFactory.name, parameters: given.filter { $0.0 != "tilts" } + [("tilts", "auto")])])
+        }
+        guard let stage = made.first as? TiltSplitDenoiser else { return nil }
+        let (source, reader) = try io.openInput(input, memoryBudget: global.memoryBytes, console: console)
+        let info = reader.info
+        let needed = stage.minimumBytes(for: info) + MemoryPlan.runtimeOverhead
+        guard needed <= global.memoryBytes else {
+            console.note("masks: splitting a tomogram of \(info.size) into its alternate tilts needs \(ByteCount(needed)), more than --memory \(ByteCount(global.memoryBytes)) (give more to split it)")
+            return nil
+        }
+        guard info.size.x >= 8, info.size.y >= 8, info.size.z >= 8 else { return nil }
+        var volume = [Float](repeating: 0, count: info.size.voxelCount)
+        try volume.withUnsafeMutableBufferPointer { try reader.readSections(0..<info.size.z, into: $0.baseAddress!) }
+        do {
+            let geometry = try volume.withUnsafeBufferPointer {
+                try stage.split.geometry(of: $0.baseAddress!, size: info.size, source: source.name, log: console.note)
+            }
+            console.note("a weighted back-projection: denoised from the two halves of its alternate tilts (--tilts none for masks)")
+            return TiltSplitDenoiser(split: stage.split, bins: stage.bins, geometry: geometry)
+        } catch FilterError.unsupported(_, let what, _) {
+            console.note("masks: not a weighted back-projection that can be split (\(what))")
+            return nil
+        }
+    }
+
+    /// Copies `source` to `destination` until end of file.
+    private static func copyAll(from source: Int32, to destination: Int32, name: String) throws {
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(source, buffer, chunk)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FilterError.system(source: name, operation: "read", errno: errno)
+            }
+            if n == 0 { return }
+            var written = 0
+            while written < n {
+                let w = write(destination, buffer + written, n - written)
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    throw FilterError.system(source: "the spool of \(name) in \(ScratchFile.directory())", operation: "write", errno: errno)
+                }
+                written += w
+            }
+        }
+    }
+}
