@@ -3,10 +3,13 @@
 # (issue 16). Every s2s run uses the same default settings; the wall time (train + predict) is
 # printed next to the score.
 #
-# - real: the benchmark crop of ../shared/data/real (EMPIAR-10499, 128×192×192, 10 Å) and the
-#   same crop with X and Y swapped (tilt axis along X); the even-tilt half is denoised and scored
-#   against the independent odd-tilt half (../shared/tools/n2n_score.py: Pearson correlation,
-#   higher is better), next to the best Gaussian over isotropic and anisotropic σ;
+# - real: the benchmark crop of ../shared/data/real (EMPIAR-10499, 128×192×192, 10 Å); the
+#   even-tilt half is denoised and scored against the independent odd-tilt half
+#   (../shared/tools/n2n_score.py: Pearson correlation, higher is better), next to the best
+#   Gaussian over isotropic and anisotropic σ. Other reconstructions of the same series, scored
+#   the same way: real-xy (X and Y swapped: tilt axis along X), real-odd (the odd half denoised,
+#   scored against the even one), real-b (another crop, 40:168,380:572,60:252, mostly outside the
+#   cell), real-c (a larger crop, 160×256×256 at 20:180,100:356,300:556, X and Y swapped);
 # - phantoms: tune_tomo, tune_tomo with X and Y swapped, tune_white (psnr_affine against the
 #   clean volume, `stdio-filter score`), next to the oracle Gaussian.
 # A preview of the real crop (noisy, best Gaussian, s2s) is drawn into bench-out/real-preview.png.
@@ -17,16 +20,16 @@ source "$(dirname "$0")/lib/bench.sh"
 swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
 BIN="$(swift build -c release --show-bin-path)/stdio-filter"
 SHARED=../shared
-CASES=("${@:-real real-xy tune_tomo tune_tomo-xy tune_white}")
+CASES=("${@:-real real-xy real-odd real-b real-c tune_tomo tune_tomo-xy tune_white}")
 read -r -a CASES <<< "${CASES[*]}"
 read -r -a EXTRA <<< "${S2S_ARGS:-}"
 
-# The real crop's halves (reconstructed once; about a minute each).
-real_halves() {   # name transpose-flag
+# A real crop's halves (reconstructed once; about a minute each).
+real_halves() {   # name crop [transpose-flag]
   local dir="$OUT/$1"
   [ -f "$dir/odd.mrc" ] && return 0
   mkdir -p "$dir"
-  python3 "$SHARED/tools/reconstruct.py" "$SHARED/data/real" "$dir" --thickness 200 --crop 36:164,219:411,230:422 ${2:+"$2"} >&2
+  python3 "$SHARED/tools/reconstruct.py" "$SHARED/data/real" "$dir" --thickness 200 --crop "$2" ${3:+"$3"} >&2
 }
 
 # A phantom with X and Y swapped (its tilt axis then runs along X).
@@ -48,31 +51,44 @@ PY
 n2n() { python3 "$SHARED/tools/n2n_score.py" "$1" "$2" | python3 -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["corr"])'; }
 psnr() { "$BIN" score --json --no-ssim "$1" "$2" | python3 -c 'import json,sys; print("%.2f" % json.load(sys.stdin)["psnr_affine"])'; }
 
-# Runs s2s with the defaults on $1 into $2; prints "seconds steps".
+# Runs s2s with the defaults on $1 into $2; prints "seconds what-it-did" (masks: the steps
+# trained; a back-projection: the split's residual).
 run_s2s() {
-  local start end
+  local start end log="${2%.mrc}.log" how
   start=$(date +%s.%N)
-  "$BIN" s2s "${EXTRA[@]}" "$1" "$2" 2> "${2%.mrc}.log"
+  "$BIN" s2s "${EXTRA[@]}" "$1" "$2" 2> "$log"
   end=$(date +%s.%N)
-  printf '%.0f %s\n' "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" "$(grep -o 'trained [0-9]* steps' "${2%.mrc}.log" | cut -d' ' -f2)"
+  if grep -q "weighted back-projection: denoised" "$log"; then
+    how="split, residual $(grep -o 'tilts in [0-9.]* s, residual [0-9.]* %' "$log" | grep -o 'residual [0-9.]*' | cut -d' ' -f2) %"
+  else
+    how="masks, $(grep -o 'trained [0-9]* steps' "$log" | cut -d' ' -f2) steps"
+  fi
+  printf '%.0f %s\n' "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" "$how"
 }
 
 echo "| data | method | score | × best Gaussian | wall time |"
 echo "|---|---|---:|---:|---:|"
 for case in "${CASES[@]}"; do
   case "$case" in
-    real|real-xy)
-      real_halves "$case" "$([ "$case" = real-xy ] && echo --transpose-xy)"
-      dir="$OUT/$case"
-      echo "| $case | noisy even half | $(n2n "$dir/even.mrc" "$dir/odd.mrc") | | |"
-      read -r best best_sigma < <(bench_best_gaussian "$dir/even.mrc" "$dir/odd.mrc" "$dir/gauss-best.mrc")
+    real|real-xy|real-odd|real-b|real-c)
+      case "$case" in
+        real|real-odd) real_halves real 36:164,219:411,230:422 ;;
+        real-xy) real_halves real-xy 36:164,219:411,230:422 --transpose-xy ;;
+        real-b) real_halves real-b 40:168,380:572,60:252 ;;
+        real-c) real_halves real-c 20:180,100:356,300:556 --transpose-xy ;;
+      esac
+      dir="$OUT/${case%-odd}"
+      noisy="$dir/even.mrc"; other="$dir/odd.mrc"; tag=""
+      if [ "$case" = real-odd ]; then noisy="$dir/odd.mrc"; other="$dir/even.mrc"; tag="-odd"; fi
+      echo "| $case | noisy half | $(n2n "$noisy" "$other") | | |"
+      read -r best best_sigma < <(bench_best_gaussian "$noisy" "$other" "$dir/gauss-best$tag.mrc")
       echo "| $case | best Gaussian (σ $best_sigma, X×Y×Z) | $best | 1.00× | |"
-      read -r seconds steps < <(run_s2s "$dir/even.mrc" "$dir/s2s.mrc")
-      corr=$(n2n "$dir/s2s.mrc" "$dir/odd.mrc")
-      echo "| $case | s2s defaults ($steps steps) | **$corr** | $(awk -v a="$corr" -v b="$best" 'BEGIN { printf "%.2f", a / b }')× | $seconds s |"
-      grep -E "noise correlation|blind region" "$dir/s2s.log" | sed 's/^stdio-filter s2s: /  /' >&2
+      read -r seconds how < <(run_s2s "$noisy" "$dir/s2s$tag.mrc")
+      corr=$(n2n "$dir/s2s$tag.mrc" "$other")
+      echo "| $case | s2s defaults ($how) | **$corr** | $(awk -v a="$corr" -v b="$best" 'BEGIN { printf "%.2f", a / b }')× | $seconds s |"
+      grep -E "noise correlation|blind region|tilts about|axis" "$dir/s2s$tag.log" | sed 's/^stdio-filter s2s: /  /' >&2 || true
       if [ "$case" = real ]; then
-        "$BIN" preview --quiet "$dir/even.mrc" "$dir/gauss-best.mrc" "$dir/s2s.mrc" "$OUT/real-preview.png"
+        "$BIN" preview --quiet --labels "even half,best Gaussian,s2s defaults" "$dir/even.mrc" "$dir/gauss-best.mrc" "$dir/s2s.mrc" "$OUT/real-preview.png"
       fi
       ;;
     *)
@@ -87,8 +103,8 @@ for case in "${CASES[@]}"; do
       done
       echo "| $phantom | oracle Gaussian (σ $best_sigma) | $best dB | | |"
       out="$OUT/s2s-$phantom.mrc"
-      read -r seconds steps < <(run_s2s "$data/noisy.mrc" "$out")
-      echo "| $phantom | s2s defaults ($steps steps) | **$(psnr "$data/clean.mrc" "$out") dB** | | $seconds s |"
+      read -r seconds how < <(run_s2s "$data/noisy.mrc" "$out")
+      echo "| $phantom | s2s defaults ($how) | **$(psnr "$data/clean.mrc" "$out") dB** | | $seconds s |"
       grep -E "blind region" "${out%.mrc}.log" | sed 's/^stdio-filter s2s: /  /' >&2
       ;;
   esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real tomograms denoised from one volume: `split-tilts` recovers the reconstructions of
-# alternate tilts from a weighted back-projection, `s2s --tilts` trains n2n on them (issue 16).
+# alternate tilts from a weighted back-projection, `s2s --tilts` filters the tomogram with the
+# spectrum the two share (issue 16).
 # Every result is scored against tilts the denoiser never saw (../shared/tools/n2n_score.py,
 # Pearson correlation, higher is better), next to the best Gaussian of the same input:
 #
@@ -10,8 +11,8 @@
 # - real-xy:  the same with X and Y swapped (tilt axis along X);
 # - thirds:   the tomogram of two thirds of the tilts (index mod 3 = 0 or 1, 28 tilts) denoised,
 #             scored against the last third; next to n2n on the two true thirds (issue 17).
-# Training runs a fixed STEPS (default 1500, about the 7-minute default on 2 cores) so the table
-# does not depend on load. Previews go to bench-out/split-tilts-*.png.
+# n2n on the true thirds trains a fixed STEPS (default 1500, about the 7-minute default on 2
+# cores) so the table does not depend on load. Previews go to bench-out/split-tilts-*.png.
 #   bash scripts/bench-split-tilts.sh [real|real-xy|thirds ...]
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
@@ -44,7 +45,7 @@ PY
 run_split_s2s() {
   local start
   start=$(date +%s.%N)
-  "$BIN" s2s --tilts "$2" --steps "$STEPS" --train-minutes 1000 "$1" "$3" 2> "${3%.mrc}.log"
+  "$BIN" s2s --tilts "$2" "$1" "$3" 2> "${3%.mrc}.log"
   echo "$(seconds_since "$start") $(grep -o 'residual [0-9.]* %' "${3%.mrc}.log" | tail -1 | cut -d' ' -f2)"
 }
 
@@ -66,7 +67,7 @@ for case in "${CASES[@]}"; do
       echo "| $case | best Gaussian (σ $sigma, X×Y×Z) | $best | 1.00× | |"
       read -r seconds residual < <(run_split_s2s "$d/even.mrc" "$d/even.tlt" "$d/s2s-tilts.mrc")
       corr=$(score "$d/s2s-tilts.mrc" "$d/odd.mrc")
-      echo "| $case | **s2s --tilts** ($STEPS steps; split residual $residual %) | **$corr** | $(ratio "$corr" "$best")× | $seconds s |"
+      echo "| $case | **s2s --tilts** (split residual $residual %) | **$corr** | $(ratio "$corr" "$best")× | $seconds s |"
       [ "$case" = real ] && "$BIN" preview --quiet --labels "even half,best Gaussian,s2s --tilts" "$d/even.mrc" "$d/gauss-best.mrc" "$d/s2s-tilts.mrc" "$OUT/split-tilts-real.png"
       ;;
     thirds)
@@ -90,7 +91,7 @@ PY
       echo "| thirds | n2n on the two true thirds (two volumes) | $corr | $(ratio "$corr" "$best")× | $(seconds_since "$start") s |"
       read -r seconds residual < <(run_split_s2s "$d/two-thirds.mrc" "$d/two-thirds.tlt" "$d/s2s-tilts.mrc")
       corr=$(score "$d/s2s-tilts.mrc" "$d/part2.mrc")
-      echo "| thirds | **s2s --tilts** on the one tomogram ($STEPS steps; split residual $residual %) | **$corr** | $(ratio "$corr" "$best")× | $seconds s |"
+      echo "| thirds | **s2s --tilts** on the one tomogram (split residual $residual %) | **$corr** | $(ratio "$corr" "$best")× | $seconds s |"
       "$BIN" preview --quiet --labels "tomogram (28 tilts),best Gaussian,s2s --tilts" "$d/two-thirds.mrc" "$d/gauss-best.mrc" "$d/s2s-tilts.mrc" "$OUT/split-tilts-thirds.png"
       ;;
     *) echo "unknown case $case (real, real-xy, thirds)" >&2; exit 64 ;;

@@ -9,8 +9,9 @@ import Foundation
 /// two halves ``BackProjectionSplit`` recovers from one back-projection) share their signal and
 /// not their noise, so the real part of their cross-spectrum, `Re(F₁·F₂*)`, estimates the signal's
 /// power at each frequency without a model of either (as the FSC between half-maps does in
-/// single-particle cryo-EM). Summed over bins of (|kz|, |ky|, |kx|) and divided by the power of
-/// the volume to filter, it gives the Wiener gain `S / (S + N)` of each bin, clamped to [0, 1]:
+/// single-particle cryo-EM). Summed over bins of (|kz|, |ky|, |kx|), less the standard error of
+/// that sum under independent noise, and divided by the power of the volume to filter, it gives
+/// the Wiener gain `S / (S + N)` of each bin, clamped to [0, 1]:
 /// the filter keeps what the two halves agree on, per direction and frequency, whatever the
 /// noise's correlation. The mean (k = 0) is kept as it is.
 ///
@@ -25,7 +26,8 @@ public struct HalfSpectrumWiener: Sendable {
     public let size: Size3
     /// Bins per axis over |k| from 0 to 0.5 cycles/voxel (16: 1/32 cycles/voxel each).
     public let bins: Int
-    /// Per bin (z, y, x), the cross-spectrum of the halves summed over the bin.
+    /// Per bin (z, y, x), the cross-spectrum of the halves summed over the bin, less its
+    /// standard error under independent noise.
     public private(set) var signal: [Double]
 
     /// Bins per axis when none are given: on the real crop 8 bins scored 0.046, 16 scored 0.055
@@ -41,14 +43,22 @@ public struct HalfSpectrumWiener: Sendable {
         self.bins = bins
         let spectrumA = try Self.spectrum(of: &first, size: size)
         let spectrumB = try Self.spectrum(of: &second, size: size)
-        var sums = [Double](repeating: 0, count: bins * bins * bins)
+        var sums = [Double](repeating: 0, count: bins * bins * bins), squares = sums
         let a = spectrumA.pointer, b = spectrumB.pointer
         Self.forEachFrequency(size: size, bins: bins) { i, bin in
             guard i != 0 else { return }
-            let re = Double(a[2 &* i]) * Double(b[2 &* i]) + Double(a[2 &* i &+ 1]) * Double(b[2 &* i &+ 1])
-            sums[bin] += re
+            let (ar, ai, br, bi) = (Double(a[2 &* i]), Double(a[2 &* i &+ 1]), Double(b[2 &* i]), Double(b[2 &* i &+ 1]))
+            sums[bin] += ar * br + ai * bi
+            let difference = (ar - br) * (ar - br) + (ai - bi) * (ai - bi)
+            squares[bin] += difference * difference
         }
-        signal = sums
+        // Independent noise agrees by chance: with noise power N per frequency in each half, a
+        // bin's sum has a variance of Σ N²/2 under no signal, and |A − B|² (signal-free, mean
+        // 2N) estimates N² as |A − B|⁴/8. One such standard error is left out of every bin: on
+        // the real crop and three other real reconstructions that scored as well or better than
+        // the plain sum (0.0475 against 0.0465 on average), and on small volumes, with few
+        // frequencies per bin, it keeps chance agreement from passing noise.
+        signal = zip(sums, squares).map { $0 - ($1 / 16).squareRoot() }
     }
 
     /// How a filtering went: the share of the volume's power (the mean left out) that the gains keep.

@@ -10,7 +10,7 @@ import Foundation
 public final class TiltSplitDenoiser: WholeVolumeStage {
     public let name: String
     public let split: TiltSplit
-    /// Spectrum bins per axis (``HalfSpectrumWiener/defaultBins``).
+    /// Spectrum bins per axis at most (``HalfSpectrumWiener/defaultBins``; fewer on a short axis).
     public let bins: Int
     /// The geometry when already found (by a probe before the run), else found on the volume.
     public let knownGeometry: TiltSplit.Geometry?
@@ -66,9 +66,15 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
         }
         var (first, second, residual) = volume.withUnsafeBufferPointer { TiltSplit.halves(of: $0.baseAddress!, size: size, geometry: geometry) }
         Log.info(String(format: "split into the reconstructions of alternate tilts in %.1f s, residual %.2f %%", ProgressReporter.now() - start, residual * 100))
-        let wiener = try HalfSpectrumWiener(first: &first, second: &second, size: size, bins: bins)
+        let wiener = try HalfSpectrumWiener(first: &first, second: &second, size: size, bins: Self.bins(bins, for: size))
         let summary = try wiener.filter(&volume)
         Log.info(String(format: "filtered by the spectrum the two halves share (signal %.1f %% of the power, %.1f %% kept) in %.1f s in all", summary.signalShare * 100, summary.keptPower * 100, ProgressReporter.now() - start))
+    }
+
+    /// At most `bins`, and at least 4 frequencies of the shortest axis per bin (a 32-voxel axis
+    /// with 16 bins would have one sample per bin along it, and its gains would be noise).
+    static func bins(_ bins: Int, for size: Size3) -> Int {
+        min(bins, max(2, min(size.x, size.y, size.z) / 4))
     }
 
     public func emit(_ sections: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {

@@ -12,8 +12,9 @@ import Glibc
 /// its power spectrum and the back-projection of those tilts fits it), Self2Self with masks
 /// otherwise.
 ///
-/// The input is probed only when the user left the choice to s2s: no network parameter, no
-/// `--tilts`, a whole-volume run (no `--zrange`) and a volume whose split fits the memory budget.
+/// The input is probed only when the user left the choice to s2s (no `--tilts` and no network
+/// parameter, or `--tilts detect` given: network parameters then apply only to masks), on a
+/// whole-volume run (no `--zrange`) of a volume whose split fits the memory budget.
 /// A pipe is first copied to an unlinked scratch file (as the masks' prepass would spool it), so
 /// either denoiser reads it from the start.
 struct S2SDefaultDenoiser {
@@ -26,8 +27,10 @@ struct S2SDefaultDenoiser {
 
     /// Probes `input` for `s2s` run with `given` parameters; nil when the user chose the denoiser.
     static func choose(given: [(String, String)], input: String, global: GlobalOptions, chain: ChainOptions, io: IOOptions) throws -> S2SDefaultDenoiser? {
-        let tilts = given.last(where: { $0.0 == "tilts" })?.1 ?? "detect"
-        guard tilts == "detect", given.allSatisfy({ S2SFactory.tiltParameters.contains($0.0) }), chain.zrange == nil else { return nil }
+        let tilts = given.last(where: { $0.0 == "tilts" })?.1
+        let network = given.map(\.0).filter { !S2SFactory.tiltParameters.contains($0) }
+        // Network parameters choose masks, unless --tilts detect asks for the probe anyway.
+        guard tilts == "detect" || (tilts == nil && network.isEmpty), chain.zrange == nil else { return nil }
         let console = Console(command: S2SFactory.name, quiet: global.quiet)
         var choice = S2SDefaultDenoiser(input: input)
         try console.run {
@@ -37,7 +40,10 @@ struct S2SDefaultDenoiser {
                 choice.spool = spool
                 choice.input = "/proc/self/fd/\(spool.fd)"
             }
-            choice.tiltSplit = try probe(choice.input, given: given, global: global, io: io, console: console)
+            choice.tiltSplit = try probe(choice.input, given: given.filter { S2SFactory.tiltParameters.contains($0.0) }, global: global, io: io, console: console)
+            if choice.tiltSplit != nil, let first = network.first {
+                console.note("--\(first)\(network.count > 1 ? " and \(network.count - 1) more network parameters" : "") set masks, which this input does not need: ignored")
+            }
         }
         return choice
     }
