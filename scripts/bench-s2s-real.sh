@@ -9,7 +9,8 @@
 #   Gaussian over isotropic and anisotropic σ. Other reconstructions of the same series, scored
 #   the same way: real-xy (X and Y swapped: tilt axis along X), real-odd (the odd half denoised,
 #   scored against the even one), real-b (another crop, 40:168,380:572,60:252, mostly outside the
-#   cell), real-c (a larger crop, 160×256×256 at 20:180,100:356,300:556, X and Y swapped);
+#   cell), real-c (a larger crop, 160×256×256 at 20:180,100:356,300:556, X and Y swapped),
+#   real-bin2 (the whole field of view at 20 Å, 100×315×326);
 # - phantoms: tune_tomo, tune_tomo with X and Y swapped, tune_white (psnr_affine against the
 #   clean volume, `stdio-filter score`), next to the oracle Gaussian.
 # A preview of the real crop (noisy, best Gaussian, s2s) is drawn into bench-out/real-preview.png.
@@ -20,16 +21,17 @@ source "$(dirname "$0")/lib/bench.sh"
 swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
 BIN="$(swift build -c release --show-bin-path)/stdio-filter"
 SHARED=../shared
-CASES=("${@:-real real-xy real-odd real-b real-c tune_tomo tune_tomo-xy tune_white}")
+CASES=("${@:-real real-xy real-odd real-b real-c real-bin2 tune_tomo tune_tomo-xy tune_white}")
 read -r -a CASES <<< "${CASES[*]}"
 read -r -a EXTRA <<< "${S2S_ARGS:-}"
 
-# A real crop's halves (reconstructed once; about a minute each).
-real_halves() {   # name crop [transpose-flag]
+# A real reconstruction's halves (made once; about a minute each).
+real_halves() {   # name reconstruct.py-options...
   local dir="$OUT/$1"
+  shift
   [ -f "$dir/odd.mrc" ] && return 0
   mkdir -p "$dir"
-  python3 "$SHARED/tools/reconstruct.py" "$SHARED/data/real" "$dir" --thickness 200 --crop "$2" ${3:+"$3"} >&2
+  python3 "$SHARED/tools/reconstruct.py" "$SHARED/data/real" "$dir" "$@" >&2
 }
 
 # A phantom with X and Y swapped (its tilt axis then runs along X).
@@ -70,12 +72,13 @@ echo "| data | method | score | × best Gaussian | wall time |"
 echo "|---|---|---:|---:|---:|"
 for case in "${CASES[@]}"; do
   case "$case" in
-    real|real-xy|real-odd|real-b|real-c)
+    real|real-xy|real-odd|real-b|real-c|real-bin2)
       case "$case" in
-        real|real-odd) real_halves real 36:164,219:411,230:422 ;;
-        real-xy) real_halves real-xy 36:164,219:411,230:422 --transpose-xy ;;
-        real-b) real_halves real-b 40:168,380:572,60:252 ;;
-        real-c) real_halves real-c 20:180,100:356,300:556 --transpose-xy ;;
+        real|real-odd) real_halves real --thickness 200 --crop 36:164,219:411,230:422 ;;
+        real-xy) real_halves real-xy --thickness 200 --crop 36:164,219:411,230:422 --transpose-xy ;;
+        real-b) real_halves real-b --thickness 200 --crop 40:168,380:572,60:252 ;;
+        real-c) real_halves real-c --thickness 200 --crop 20:180,100:356,300:556 --transpose-xy ;;
+        real-bin2) real_halves real-bin2 --bin 2 --thickness 100 ;;
       esac
       dir="$OUT/${case%-odd}"
       noisy="$dir/even.mrc"; other="$dir/odd.mrc"; tag=""

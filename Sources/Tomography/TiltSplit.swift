@@ -38,33 +38,55 @@ public struct TiltSplit: Sendable {
     ///   power spectrum (`.detected`) or the fit's residual exceeds ``maxResidual``.
     public func geometry(of volume: UnsafePointer<Float>, size: Size3, source: String, log: (String) -> Void) throws -> Geometry {
         let start = ProgressReporter.now()
-        let angles: TiltAngles
+        var candidates: [TiltAngles]
         var axes = self.axes
         var detected = false
         switch self.angles {
         case .given(let given):
-            angles = given
+            candidates = [given]
         case .detected:
             guard let detection = try TiltAngleDetector.detect(volume, size: size, axes: axes) else {
                 throw FilterError.unsupported(
                     source: source, what: "a volume whose power spectrum shows no tilt series (no comb of at least 4 peaks over the angle)",
                     hint: "give the angles with --tilts FIRST:LAST:STEP or a .tlt file; a tomogram filtered after its back-projection cannot be split")
             }
-            angles = try TiltAngles(degrees: detection.degrees)
+            candidates = [try TiltAngles(degrees: detection.degrees)]
+            if let symmetric = Self.symmetricExtension(of: detection.degrees) { candidates.append(try TiltAngles(degrees: symmetric)) }
             axes = [detection.axis]
             detected = true
             log(String(format: "found %d tilts about %@ in the power spectrum (peaks %.1f× its median): %@", detection.degrees.count, detection.axis.rawValue.uppercased(), detection.contrast, detection.degrees.map { String(format: "%.1f", $0) }.joined(separator: " ")))
         }
-        let fit = try BackProjectionSplit(angles: angles).fitGeometry(volume, size: size, axes: axes, signs: detected ? [1] : [1, -1], angleSearch: detected ? 0.8 : 0.1)
-        let moved = zip(fit.degrees, angles.degrees).map { abs($0 - $1) }.max() ?? 0
-        log("\(angles): \(fit) on sample planes, angles refined by up to \(String(format: "%.3f", moved))° (\(String(format: "%.1f", ProgressReporter.now() - start)) s)")
-        guard fit.residual <= maxResidual else {
+        var best: Geometry?
+        for (index, angles) in candidates.enumerated() {
+            let fit = try BackProjectionSplit(angles: angles).fitGeometry(volume, size: size, axes: axes, signs: detected ? [1] : [1, -1], angleSearch: detected ? 0.8 : 0.1)
+            let moved = zip(fit.degrees, angles.degrees).map { abs($0 - $1) }.max() ?? 0
+            log("\(angles): \(fit) on sample planes, angles refined by up to \(String(format: "%.3f", moved))° (\(String(format: "%.1f", ProgressReporter.now() - start)) s)")
+            if best == nil || fit.residual < best!.fit.residual { best = Geometry(angles: angles, fit: fit) }
+            if fit.residual <= maxResidual { break }
+            if index + 1 < candidates.count {
+                log("trying the comb extended to a range symmetric about 0° (the peaks of the highest tilts can be too faint to find)")
+            }
+        }
+        let geometry = best!
+        guard geometry.fit.residual <= maxResidual else {
             throw FilterError.unsupported(
                 source: source,
-                what: String(format: "a volume that the back-projection of %@ fits with a residual of %.1f %% (at most %.1f %%)", angles.description, fit.residual * 100, maxResidual * 100),
+                what: String(format: "a volume that the back-projection of %@ fits with a residual of %.1f %% (at most %.1f %%)", geometry.angles.description, geometry.fit.residual * 100, maxResidual * 100),
                 hint: "check the angles (--tilts); a tomogram filtered, binned or rotated after its weighted back-projection cannot be split")
         }
-        return Geometry(angles: angles, fit: fit)
+        return geometry
+    }
+
+    /// A regular grid of angles extended on its shorter side to mirror its longer one (at most
+    /// 80°), or nil when it already is symmetric about 0° within half a step.
+    public static func symmetricExtension(of degrees: [Double]) -> [Double]? {
+        guard degrees.count >= 2, let first = degrees.first, let last = degrees.last else { return nil }
+        let step = (last - first) / Double(degrees.count - 1)
+        let reach = min(80, max(-first, last))
+        var extended = degrees
+        while extended.first! - step >= -reach - step / 2 { extended.insert(extended.first! - step, at: 0) }
+        while extended.last! + step <= reach + step / 2 { extended.append(extended.last! + step) }
+        return extended.count > degrees.count ? extended : nil
     }
 
     /// The reconstructions of the even- and odd-numbered tilts of `volume`, and the relative

@@ -62,3 +62,19 @@ struct HalfSpectrumWienerTests {
         #expect(abs(average - 3) < 0.02)
     }
 }
+
+@Suite("TiltSplit: a detected comb extended to a symmetric range")
+struct SymmetricExtensionTests {
+    @Test("the shorter side is extended to mirror the longer one; a symmetric grid is left alone")
+    func extendsTheShorterSide() throws {
+        // The bin-2 reconstruction of the real series: the two lowest tilts' peaks were too faint.
+        let detected = (0..<19).map { -47.9 + 6 * Double($0) }
+        let extended = try #require(TiltSplit.symmetricExtension(of: detected))
+        #expect(extended.count == 21 && abs(extended[0] + 59.9) < 1e-9 && extended.last == detected.last)
+        #expect(TiltSplit.symmetricExtension(of: (0..<21).map { -60 + 6 * Double($0) }) == nil)
+        #expect(TiltSplit.symmetricExtension(of: [-9, -6, -3, 0, 3, 6, 9, 12]) == [-12, -9, -6, -3, 0, 3, 6, 9, 12])
+        // Never past 80°.
+        let wide = try #require(TiltSplit.symmetricExtension(of: (0..<18).map { -85 + 5 * Double($0) }))
+        #expect(wide.last == 80)
+    }
+}

@@ -8,30 +8,46 @@ import Testing
 struct SplitTiltsEndToEndTests {
     static let angles = "-57:63:15"
 
-    /// Writes wbp.mrc (Z Y X = 64 × 16 × 128, tilt axis Y), its even and odd tilts' sums, the
-    /// same three with X and Y swapped (tilt axis X) and a white-noise volume of the same size.
-    static let makeVolumes = """
+    /// `python3 -c` running `body` after the helpers both volumes' scripts use: `grid` (the crop's
+    /// X and Z measured from the centre of a larger reconstruction, cut at `crop_x`, `crop_z`),
+    /// `ramp` (the ramp filter of profiles along X), `back_project` (a tilt's profiles linearly
+    /// interpolated at u = X cos a + Z sin a + centre, as `tools/reconstruct.py` does) and `save`.
+    static func python(_ body: String) -> String {
+        """
         python3 -c "
         import numpy as np, mrcfile
-        rng = np.random.default_rng(4)
-        nz, ny, nx, full_x, full_z, crop_x, crop_z = 64, 16, 128, 160, 80, 13, 7
-        t = np.deg2rad(np.arange(-57, 64, 15.0))
-        f = np.fft.rfftfreq(full_x)
-        cx, cz = (full_x - 1) / 2, (full_z - 1) / 2
-        X, Z = np.meshgrid(np.arange(crop_x, crop_x + nx) - cx, np.arange(crop_z, crop_z + nz) - cz)
-        halves = [np.zeros((nz, ny, nx)), np.zeros((nz, ny, nx))]
-        for k, a in enumerate(t):
-            p = np.fft.irfft(np.fft.rfft(rng.standard_normal((ny, full_x)), axis=1) * f, n=full_x, axis=1)
+        def grid(nx, nz, full_x, full_z, crop_x, crop_z):
+            cx, cz = (full_x - 1) / 2, (full_z - 1) / 2
+            X, Z = np.meshgrid(np.arange(crop_x, crop_x + nx) - cx, np.arange(crop_z, crop_z + nz) - cz)
+            return X, Z, cx
+        def ramp(p):
+            return np.fft.irfft(np.fft.rfft(p, axis=1) * np.fft.rfftfreq(p.shape[1]), n=p.shape[1], axis=1)
+        def back_project(p, a, X, Z, cx):
             u = X * np.cos(a) + Z * np.sin(a) + cx
             u0 = np.floor(u).astype(int); w = u - u0
-            halves[k % 2] += (p[:, u0] * (1 - w) + p[:, u0 + 1] * w).transpose(1, 0, 2)
+            return (p[:, u0] * (1 - w) + p[:, u0 + 1] * w).transpose(1, 0, 2)
+        def save(vols):
+            for n, v in vols.items():
+                with mrcfile.new(n + '.mrc', overwrite=True) as m: m.set_data(v.astype(np.float32)); m.voxel_size = 10
+        \(body)
+        "
+        """
+    }
+
+    /// Writes wbp.mrc (Z Y X = 64 × 16 × 128, tilt axis Y), its even and odd tilts' sums, the
+    /// same three with X and Y swapped (tilt axis X) and a white-noise volume of the same size.
+    static let makeVolumes = python("""
+        rng = np.random.default_rng(4)
+        nz, ny, nx, full_x = 64, 16, 128, 160
+        X, Z, cx = grid(nx, nz, full_x, 80, 13, 7)
+        halves = [np.zeros((nz, ny, nx)), np.zeros((nz, ny, nx))]
+        for k, a in enumerate(np.deg2rad(np.arange(-57, 64, 15.0))):
+            halves[k % 2] += back_project(ramp(rng.standard_normal((ny, full_x))), a, X, Z, cx)
         vols = {'wbp': halves[0] + halves[1], 'even': halves[0], 'odd': halves[1]}
         vols.update({n + '-t': np.ascontiguousarray(v.transpose(0, 2, 1)) for n, v in list(vols.items())})
         vols['white'] = rng.standard_normal((nz, ny, nx))
-        for n, v in vols.items():
-            with mrcfile.new(n + '.mrc', overwrite=True) as m: m.set_data(v.astype(np.float32)); m.voxel_size = 10
-        "
-        """
+        save(vols)
+        """)
 
     /// Relative errors ‖a − 2·truth‖ / ‖2·truth‖ of split halves, printed by numpy.
     static func relativeErrors(_ pairs: [(String, String)], in dir: URL) throws -> [Double] {
@@ -75,29 +91,19 @@ struct SplitTiltsEndToEndTests {
 
     /// Writes signal.mrc (Z Y X = 64 × 32 × 128, tilt axis Y): the back-projection of 17 tilts of
     /// Gaussian blobs plus ramp-filtered noise at SNR about 0.05, and clean.mrc, the same without noise.
-    static let makeSignal = """
-        python3 -c "
-        import numpy as np, mrcfile
+    static let makeSignal = python("""
         rng = np.random.default_rng(7)
-        nz, ny, nx, full_x, full_z, crop_x, crop_z = 64, 32, 128, 160, 80, 13, 7
-        t = np.deg2rad(np.arange(-60, 61, 7.5))
-        f = np.fft.rfftfreq(full_x)
-        cx, cz = (full_x - 1) / 2, (full_z - 1) / 2
-        X, Z = np.meshgrid(np.arange(crop_x, crop_x + nx) - cx, np.arange(crop_z, crop_z + nz) - cz)
+        nz, ny, nx, full_x = 64, 32, 128, 160
+        X, Z, cx = grid(nx, nz, full_x, 80, 13, 7)
         blobs = [(rng.uniform(-50, 50), rng.uniform(-20, 20), rng.uniform(4, 28), rng.uniform(2, 5)) for _ in range(24)]
         uu, yy = np.arange(full_x) - cx, np.arange(ny)[:, None]
-        vols = [np.zeros((nz, ny, nx)), np.zeros((nz, ny, nx))]
-        for a in t:
+        clean, noisy = np.zeros((nz, ny, nx)), np.zeros((nz, ny, nx))
+        for a in np.deg2rad(np.arange(-60, 61, 7.5)):
             s = sum(np.exp(-(uu - bx * np.cos(a) - bz * np.sin(a)) ** 2 / (2 * w * w) - (yy - by) ** 2 / (2 * w * w)) for bx, bz, by, w in blobs)
-            for v, p in zip(vols, [s, s + 0.6 * rng.standard_normal((ny, full_x))]):
-                p = np.fft.irfft(np.fft.rfft(p, axis=1) * f, n=full_x, axis=1)
-                u = X * np.cos(a) + Z * np.sin(a) + cx
-                u0 = np.floor(u).astype(int); w = u - u0
-                v += (p[:, u0] * (1 - w) + p[:, u0 + 1] * w).transpose(1, 0, 2)
-        for n, v in zip(['clean', 'signal'], vols):
-            with mrcfile.new(n + '.mrc', overwrite=True) as m: m.set_data(v.astype(np.float32)); m.voxel_size = 10
-        "
-        """
+            clean += back_project(ramp(s), a, X, Z, cx)
+            noisy += back_project(ramp(s + 0.6 * rng.standard_normal((ny, full_x))), a, X, Z, cx)
+        save({'clean': clean, 'signal': noisy})
+        """)
 
     /// Pearson correlations of volumes with clean.mrc, printed by numpy.
     static func correlationsWithClean(_ names: [String], in dir: URL) throws -> [Double] {

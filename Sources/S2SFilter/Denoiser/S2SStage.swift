@@ -293,7 +293,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         Log.info("noise correlation at lags 1…3: \(correlation.summary())")
         Log.info("blind region (|ρ| ≥ \(threshold)): \(region); cells of \(cells.cell.x)×\(cells.cell.y)×\(cells.cell.z), \(String(format3: Float(100 * cells.hiddenFraction))) % hidden per pass")
         if region.offsets.count > 9 {
-            Log.info("note: noise correlated over \(region.offsets.count) voxels, as on real tomograms: there s2s does not yet beat a well-chosen Gaussian (docs/benchmarks.md, issue 16); compare with `stdio-filter gaussian`, and with two halves (even/odd tilts or frames) use `stdio-filter n2n`, which does")
+            Log.info("note: noise correlated over \(region.offsets.count) voxels, as on real tomograms: there masks do not beat a well-chosen Gaussian (docs/benchmarks.md, issue 16); a weighted back-projection is split into its alternate tilts instead (s2s --tilts ANGLES when its tilt series was not found), and with two halves (even/odd tilts or frames) `stdio-filter n2n` does better")
         }
         let e = region.extent, r = NoiseCorrelation.radius
         if e.x == r || e.y == r || e.z == r {
