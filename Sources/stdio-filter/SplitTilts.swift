@@ -21,7 +21,7 @@ struct SplitTilts: ParsableCommand {
             writes the reconstruction of the even-numbered tilts (in angle order) and that of the
             odd-numbered ones, each at the input's scale: two volumes whose noise comes from
             different exposures, as a reconstruction from even and odd tilts would give, for
-            `stdio-filter n2n FIRST SECOND OUT` (s2s --tilts does both). The tilt axis (Y or X), the
+            `stdio-filter n2n FIRST SECOND OUT` (s2s --tilts filters by their shared spectrum). The tilt axis (Y or X), the
             sign of the angles and each tilt's sub-voxel position are found from the volume; the
             fit's residual is printed and a volume that is not such a sum (filtered, binned or
             rotated after reconstruction, other angles) is refused when it exceeds --max-residual.
