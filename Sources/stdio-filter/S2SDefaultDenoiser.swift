@@ -26,13 +26,15 @@ struct S2SDefaultDenoiser {
     private var spool: ScratchFile?
 
     /// Probes `input` for `s2s` run with `given` parameters; nil when the user chose the denoiser.
-    static func choose(given: [(String, String)], input: String, global: GlobalOptions, chain: ChainOptions, io: IOOptions) throws -> S2SDefaultDenoiser? {
+    static func choose(given: [(String, String)], input: String, output: String, global: GlobalOptions, chain: ChainOptions, io: IOOptions) throws -> S2SDefaultDenoiser? {
         let tilts = given.last(where: { $0.0 == "tilts" })?.1
         let network = given.map(\.0).filter { !S2SFactory.tiltParameters.contains($0) }
         // Network parameters choose masks, unless --tilts detect asks for the probe anyway.
         guard tilts == "detect" || (tilts == nil && network.isEmpty), chain.zrange == nil else { return nil }
         let console = Console(command: S2SFactory.name, quiet: global.quiet)
         var choice = S2SDefaultDenoiser(input: input)
+        // A forgotten redirection is refused before a minute of probing, not after.
+        try refuseTerminalOutput(output)
         try console.run {
             if input == "-" {
                 let spool = try ScratchFile(purpose: "spool of stdin")

@@ -40,7 +40,8 @@ func runStage(named name: String, arguments: [String], global: GlobalOptions, ch
     var (given, paths) = try splitStageArguments(arguments)
     // s2s by default: split a weighted back-projection into its alternate tilts, else masks.
     let defaultDenoiser = name == S2SFactory.name && paths.count <= 2
-        ? try S2SDefaultDenoiser.choose(given: given, input: paths.first ?? "-", global: global, chain: chainOptions, io: io) : nil
+        ? try S2SDefaultDenoiser.choose(
+            given: given, input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-", global: global, chain: chainOptions, io: io) : nil
     if let defaultDenoiser {
         if paths.isEmpty { paths = [defaultDenoiser.input] } else { paths[0] = defaultDenoiser.input }
     }
