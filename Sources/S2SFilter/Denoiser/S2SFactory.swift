@@ -69,6 +69,9 @@ public enum S2SFactory: StageFactory {
     public static func make(_ p: StageParameters) throws -> any Stage {
         let tilts = p.text("tilts")
         if tilts != "none", tilts != "detect" { return try makeTiltSplit(p) }
+        // The split's parameters are checked whichever denoiser runs (a bad value must not wait
+        // for its input, in a chain either).
+        _ = (try p.choice("tilt-axis"), try p.number("max-residual"), try p.integer("spectrum-bins"))
         var s = try S2SParameters.settings(p)
         // Every parameter is checked, whichever the mask uses.
         let (maskName, block, line, threshold) = (try p.choice("mask"), try p.integer("block"), try p.integer("line"), try p.number("noise-threshold"))
