@@ -25,6 +25,14 @@ public struct TiltSplit: Sendable {
         self.maxResidual = maxResidual
     }
 
+    /// Voxels along each axis a volume needs to be split at all.
+    public static let minimumEdge = 8
+
+    /// Whether a volume of `size` is large enough to split.
+    public static func canSplit(_ size: Size3) -> Bool {
+        min(size.x, size.y, size.z) >= minimumEdge
+    }
+
     /// The geometry a volume was found to have.
     public struct Geometry: Sendable {
         /// The angles before refinement (given or detected).

@@ -27,8 +27,8 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
 
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
         let size = input.size
-        guard size.x >= 8, size.y >= 8, size.z >= 8 else {
-            throw FilterError.invalidParameter(name: "tilts", value: "\(size)", expected: "a volume of at least 8 voxels along each axis to split")
+        guard TiltSplit.canSplit(size) else {
+            throw FilterError.invalidParameter(name: "tilts", value: "\(size)", expected: "a volume of at least \(TiltSplit.minimumEdge) voxels along each axis to split")
         }
         var info = input
         info.elementType = .float32

@@ -3,9 +3,6 @@ import Foundation
 import S2SFilter
 import StageCatalog
 import Tomography
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What `s2s` runs by default (`--tilts detect`): the split of a weighted back-projection and the
 /// Wiener filter of the spectrum its halves share when the input is one (a tilt series shows in
@@ -37,8 +34,7 @@ struct S2SDefaultDenoiser {
         try refuseTerminalOutput(output)
         try console.run {
             if input == "-" {
-                let spool = try ScratchFile(purpose: "spool of stdin")
-                try copyAll(from: 0, to: spool.fd, name: "stdin")
+                let spool = try ScratchFile.spooling(try InputSource.open("-"), purpose: "spool of stdin")
                 choice.spool = spool
                 choice.input = "/proc/self/fd/\(spool.fd)"
             }
@@ -64,7 +60,7 @@ struct S2SDefaultDenoiser {
             console.note("masks: splitting a tomogram of \(info.size) into its alternate tilts needs \(ByteCount(needed)), more than --memory \(ByteCount(global.memoryBytes)) (give more to split it)")
             return nil
         }
-        guard info.size.x >= 8, info.size.y >= 8, info.size.z >= 8 else { return nil }
+        guard TiltSplit.canSplit(info.size) else { return nil }
         var volume = [Float](repeating: 0, count: info.size.voxelCount)
         try volume.withUnsafeMutableBufferPointer { try reader.readSections(0..<info.size.z, into: $0.baseAddress!) }
         do {
@@ -76,30 +72,6 @@ struct S2SDefaultDenoiser {
         } catch FilterError.unsupported(_, let what, _) {
             console.note("masks: not a weighted back-projection that can be split (\(what))")
             return nil
-        }
-    }
-
-    /// Copies `source` to `destination` until end of file.
-    private static func copyAll(from source: Int32, to destination: Int32, name: String) throws {
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = read(source, buffer, chunk)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FilterError.system(source: name, operation: "read", errno: errno)
-            }
-            if n == 0 { return }
-            var written = 0
-            while written < n {
-                let w = write(destination, buffer + written, n - written)
-                if w < 0 {
-                    if errno == EINTR { continue }
-                    throw FilterError.system(source: "the spool of \(name) in \(ScratchFile.directory())", operation: "write", errno: errno)
-                }
-                written += w
-            }
         }
     }
 }

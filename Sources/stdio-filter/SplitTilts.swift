@@ -113,8 +113,8 @@ func splitTomogram(input: String, tilts options: TiltOptions, global: GlobalOpti
     guard needed <= budget else {
         throw FilterError.memoryBudget(what: "split-tilts of \(size) voxels (the volume and both halves in memory)", needed: needed, budget: budget)
     }
-    guard size.z >= 8, size.x >= 8, size.y >= 8 else {
-        throw FilterError.unsupported(source: source.name, what: "a volume of \(size) voxels", hint: "split-tilts needs at least 8 voxels along each axis")
+    guard TiltSplit.canSplit(size) else {
+        throw FilterError.unsupported(source: source.name, what: "a volume of \(size) voxels", hint: "split-tilts needs at least \(TiltSplit.minimumEdge) voxels along each axis")
     }
     var volume = [Float](repeating: 0, count: size.voxelCount)
     try volume.withUnsafeMutableBufferPointer { try reader.readSections(0..<size.z, into: $0.baseAddress!) }

@@ -44,6 +44,19 @@ public final class ScratchFile {
 
     deinit { close(fd) }
 
+    /// A scratch file holding what `source` has left to read, from its byte 0 on: a pipe made
+    /// seekable (spooled in 4 MiB reads).
+    public static func spooling(_ source: InputSource, purpose: String, directory: String? = nil) throws -> ScratchFile {
+        let file = try ScratchFile(purpose: purpose, directory: directory)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 16)
+        defer { chunk.deallocate() }
+        while true {
+            let n = try source.read(into: chunk)
+            if n == 0 { return file }
+            try file.append(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+        }
+    }
+
     /// Appends all of `buffer`.
     public func append(_ buffer: UnsafeRawBufferPointer) throws {
         try SystemCalls.writeFully(fd, buffer, target: "\(purpose) in \(directory)")

@@ -73,14 +73,7 @@ public final class TIFFReader: VolumeReader {
             rawFD = open(path, O_RDONLY | O_CLOEXEC)
             guard rawFD >= 0 else { throw FilterError.system(source: path, operation: "open", errno: errno) }
         } else {
-            let file = try ScratchFile(purpose: "spool file for \(source.name) (TIFF needs random access)", directory: spoolDirectory)
-            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 16)
-            defer { chunk.deallocate() }
-            while true {
-                let n = try source.read(into: chunk)
-                if n == 0 { break }
-                try file.append(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
-            }
+            let file = try ScratchFile.spooling(source, purpose: "spool file for \(source.name) (TIFF needs random access)", directory: spoolDirectory)
             spool = file
             rawFD = file.fd
         }
