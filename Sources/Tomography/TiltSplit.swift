@@ -25,6 +25,13 @@ public struct TiltSplit: Sendable {
         self.maxResidual = maxResidual
     }
 
+    /// The split the command line describes: `tilts` is FIRST:LAST:STEP, a file of angles (read
+    /// here) or `auto`; `axis` is `auto`, `y` or `x`.
+    public init(tilts: String, axis: String, maxResidual: Double) throws {
+        let axes = axis == "auto" ? BackProjectionSplit.Axis.allCases : [BackProjectionSplit.Axis(rawValue: axis)!]
+        self.init(angles: tilts == "auto" ? .detected : .given(try TiltAngles(parsing: tilts)), axes: axes, maxResidual: maxResidual)
+    }
+
     /// Voxels along each axis a volume needs to be split at all.
     public static let minimumEdge = 8
 

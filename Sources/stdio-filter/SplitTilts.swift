@@ -83,8 +83,7 @@ struct TiltOptions: ParsableArguments {
 
     /// The split these options describe (a file of angles read).
     func split() throws -> TiltSplit {
-        let axes = axis == "auto" ? BackProjectionSplit.Axis.allCases : [BackProjectionSplit.Axis(rawValue: axis)!]
-        return TiltSplit(angles: tilts == "auto" ? .detected : .given(try TiltAngles(parsing: tilts)), axes: axes, maxResidual: maxResidual)
+        try TiltSplit(tilts: tilts, axis: axis, maxResidual: maxResidual)
     }
 }
 

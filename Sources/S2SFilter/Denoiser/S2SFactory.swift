@@ -93,11 +93,8 @@ public enum S2SFactory: StageFactory {
                 name: network, value: p.text(network),
                 expected: "no network parameter with --tilts: s2s --tilts filters the tomogram by the spectrum its split halves share, without a network (--tilts none for masks)")
         }
-        let tilts = p.text("tilts")
-        let angles: TiltSplit.Angles = tilts == "auto" ? .detected : .given(try TiltAngles(parsing: tilts))
-        let axis = try p.choice("tilt-axis")
-        let axes = axis == "auto" ? BackProjectionSplit.Axis.allCases : [BackProjectionSplit.Axis(rawValue: axis)!]
-        return TiltSplitDenoiser(split: TiltSplit(angles: angles, axes: axes, maxResidual: try p.number("max-residual")), bins: try p.integer("spectrum-bins"))
+        let split = try TiltSplit(tilts: p.text("tilts"), axis: try p.choice("tilt-axis"), maxResidual: try p.number("max-residual"))
+        return TiltSplitDenoiser(split: split, bins: try p.integer("spectrum-bins"))
     }
 }
 
