@@ -28,10 +28,15 @@ public enum TiltAngleDetector {
 
     /// The tilt angles of `volume` about the axis whose planes show the clearest comb, or nil
     /// when neither shows at least 4 peaks.
-    public static func detect(_ volume: UnsafePointer<Float>, size: Size3, axes: [BackProjectionSplit.Axis] = BackProjectionSplit.Axis.allCases, samplePlanes: Int = 32) throws -> Detection? {
+    public static func detect(_ volume: UnsafePointer<Float>, size: Size3, axes: [BackProjectionSplit.Axis] = BackProjectionSplit.Axis.allCases) throws -> Detection? {
+        try detect(PlaneSamples(volume: volume, size: size, axes: axes), axes: axes)
+    }
+
+    /// ``detect(_:size:axes:)`` on the sample planes of a volume (``PlaneSamples/detectorPlanes`` per axis).
+    public static func detect(_ sampled: PlaneSamples, axes: [BackProjectionSplit.Axis] = BackProjectionSplit.Axis.allCases) throws -> Detection? {
         var best: Detection?
         for axis in axes {
-            let profile = try angularProfile(volume, size: size, axis: axis, samplePlanes: samplePlanes)
+            let profile = try angularProfile(sampled, axis: axis)
             guard let detection = peaks(in: profile, axis: axis) else { continue }
             if best == nil || detection.contrast > best!.contrast { best = detection }
         }
@@ -39,8 +44,9 @@ public enum TiltAngleDetector {
     }
 
     /// Mean power per angle bin (from −90° to 90°) over the annulus, for planes across `axis`.
-    static func angularProfile(_ volume: UnsafePointer<Float>, size: Size3, axis: BackProjectionSplit.Axis, samplePlanes: Int) throws -> [Double] {
-        let width = axis == .y ? size.x : size.y, depth = size.z, planeCount = axis == .y ? size.y : size.x
+    static func angularProfile(_ sampled: PlaneSamples, axis: BackProjectionSplit.Axis) throws -> [Double] {
+        let size = sampled.size
+        let width = PlaneSamples.width(axis, size: size), depth = size.z, planeCount = PlaneSamples.count(axis, size: size)
         let half = width / 2 + 1
         let input = FFTW.Buffer(floats: width * depth), output = FFTW.Buffer(floats: 2 * half * depth)
         let plan = try FFTW.plan(threads: 1, rigor: .estimate, values: width * depth, what: "a \(width)×\(depth) plane's FFT") { flags in
@@ -49,21 +55,12 @@ public enum TiltAngleDetector {
         let windowA = (0..<width).map { 0.5 - 0.5 * cos(2 * .pi * (Double($0) + 0.5) / Double(width)) }
         let windowZ = (0..<depth).map { 0.5 - 0.5 * cos(2 * .pi * (Double($0) + 0.5) / Double(depth)) }
         var power = [Double](repeating: 0, count: half * depth)
-        let count = min(planeCount, samplePlanes)
-        for s in 0..<count {
-            let p = (2 * s + 1) * planeCount / (2 * count)
-            var mean = 0.0
+        for p in PlaneSamples.indices(count: planeCount, wanted: PlaneSamples.detectorPlanes) {
+            let plane = sampled.plane(p, axis: axis)
+            let mean = plane.reduce(0.0) { $0 + Double($1) } / Double(width * depth)
             for z in 0..<depth {
                 for a in 0..<width {
-                    let index = axis == .y ? (z * size.y + p) * size.x + a : (z * size.y + a) * size.x + p
-                    mean += Double(volume[index])
-                }
-            }
-            mean /= Double(width * depth)
-            for z in 0..<depth {
-                for a in 0..<width {
-                    let index = axis == .y ? (z * size.y + p) * size.x + a : (z * size.y + a) * size.x + p
-                    input.pointer[z * width + a] = Float((Double(volume[index]) - mean) * windowA[a] * windowZ[z])
+                    input.pointer[z * width + a] = Float((Double(plane[z * width + a]) - mean) * windowA[a] * windowZ[z])
                 }
             }
             fftwf_execute(plan.pointer)

@@ -52,6 +52,11 @@ public struct TiltSplit: Sendable {
     /// - Throws: ``FilterError/unsupported(source:what:hint:)`` when no tilt series shows in the
     ///   power spectrum (`.detected`) or the fit's residual exceeds ``maxResidual``.
     public func geometry(of volume: UnsafePointer<Float>, size: Size3, source: String, log: (String) -> Void) throws -> Geometry {
+        try geometry(of: PlaneSamples(volume: volume, size: size, axes: axes), source: source, log: log)
+    }
+
+    /// ``geometry(of:size:source:log:)`` from the sample planes of a volume (across ``axes``).
+    public func geometry(of sampled: PlaneSamples, source: String, log: (String) -> Void) throws -> Geometry {
         let start = ProgressReporter.now()
         var candidates: [TiltAngles]
         var axes = self.axes
@@ -60,7 +65,7 @@ public struct TiltSplit: Sendable {
         case .given(let given):
             candidates = [given]
         case .detected:
-            guard let detection = try TiltAngleDetector.detect(volume, size: size, axes: axes) else {
+            guard let detection = try TiltAngleDetector.detect(sampled, axes: axes) else {
                 throw FilterError.unsupported(
                     source: source, what: "a volume whose power spectrum shows no tilt series (no comb of at least 4 peaks over the angle)",
                     hint: "give the angles with --tilts FIRST:LAST:STEP or a .tlt file; a tomogram filtered after its back-projection cannot be split")
@@ -73,7 +78,7 @@ public struct TiltSplit: Sendable {
         }
         var best: Geometry?
         for (index, angles) in candidates.enumerated() {
-            let fit = try BackProjectionSplit(angles: angles).fitGeometry(volume, size: size, axes: axes, signs: detected ? [1] : [1, -1], angleSearch: detected ? 0.8 : 0.1)
+            let fit = try BackProjectionSplit(angles: angles).fitGeometry(sampled, axes: axes, signs: detected ? [1] : [1, -1], angleSearch: detected ? 0.8 : 0.1)
             let moved = zip(fit.degrees, angles.degrees).map { abs($0 - $1) }.max() ?? 0
             log("\(angles): \(fit) on sample planes, angles refined by up to \(String(format: "%.3f", moved))° (\(String(format: "%.1f", ProgressReporter.now() - start)) s)")
             if best == nil || fit.residual < best!.fit.residual { best = Geometry(angles: angles, fit: fit) }

@@ -5,8 +5,9 @@ import Foundation
 /// of its alternate tilts (``TiltSplit``), measures the signal spectrum between them and filters
 /// the tomogram with those Wiener gains (``HalfSpectrumWiener``). What `s2s --tilts` runs.
 ///
-/// A whole-volume stage: it holds the volume, and at the peak (the halves' transforms) about four
-/// volumes' worth of floats.
+/// A whole-volume stage: in memory when about four volumes' worth of floats fit the budget
+/// (``InMemoryTiltSplit``), else out of core (``OutOfCoreTiltSplit``: the same result through
+/// scratch files, in a band of planes across the tilt axis at a time).
 public final class TiltSplitDenoiser: WholeVolumeStage {
     public let name: String
     public let split: TiltSplit
@@ -15,8 +16,7 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     /// The geometry when already found (by a probe before the run), else found on the volume.
     public let knownGeometry: TiltSplit.Geometry?
 
-    private var size = Size3(x: 0, y: 0, z: 0)
-    private var volume: [Float] = []
+    private var engine: (any TiltSplitEngine)?
 
     public init(name: String = "s2s", split: TiltSplit, bins: Int = HalfSpectrumWiener.defaultBins, geometry: TiltSplit.Geometry? = nil) {
         self.name = name
@@ -35,39 +35,34 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
         return info
     }
 
+    /// The mode names in reservations.
+    static let inMemory = "in memory (split and spectra)", outOfCore = "out of core (bands of planes, scratch files)"
+
     public func minimumBytes(for input: VolumeInfo) -> Int {
-        // The volume and both halves, then one half and two spectra (nz·ny·(nx/2+1) complex
-        // values each: a little more than a volume).
-        let volume = input.size.voxelCount * 4, spectrum = input.size.z * input.size.y * (input.size.x / 2 + 1) * 8
-        return max(3 * volume + spectrum, 2 * volume + 2 * spectrum)
+        min(InMemoryTiltSplit.bytes(input.size), OutOfCoreTiltSplit.minimumBytes(input.size))
     }
 
     public func reserve(for input: VolumeInfo, available: Int) -> WholeVolumeReservation? {
-        let bytes = minimumBytes(for: input)
-        return bytes <= available ? WholeVolumeReservation(mode: "in memory (split and spectra)", bytes: bytes) : nil
+        let inMemory = InMemoryTiltSplit.bytes(input.size)
+        if inMemory <= available { return WholeVolumeReservation(mode: Self.inMemory, bytes: inMemory) }
+        guard OutOfCoreTiltSplit.minimumBytes(input.size) <= available else { return nil }
+        return WholeVolumeReservation(mode: Self.outOfCore, bytes: available)
     }
 
     public func begin(input: VolumeInfo, reservation: WholeVolumeReservation) throws {
-        size = input.size
-        volume = [Float](repeating: 0, count: size.voxelCount)
+        let bins = Self.bins(bins, for: input.size)
+        engine = reservation.mode == Self.inMemory
+            ? InMemoryTiltSplit(size: input.size, bins: bins)
+            : try OutOfCoreTiltSplit(size: input.size, bins: bins, bytes: reservation.bytes, sampleGeometry: knownGeometry == nil)
     }
 
     public func absorb(_ sections: UnsafePointer<Float>, from z: Int, count: Int) throws {
-        let plane = size.x * size.y
-        volume.withUnsafeMutableBufferPointer { v in
-            (v.baseAddress! + z * plane).update(from: sections, count: count * plane)
-        }
+        try engine!.absorb(sections, from: z, count: count)
     }
 
     public func finishInput() throws {
         let start = ProgressReporter.now()
-        let geometry = try knownGeometry ?? volume.withUnsafeBufferPointer {
-            try split.geometry(of: $0.baseAddress!, size: size, source: name, log: Log.info)
-        }
-        var (first, second, residual) = volume.withUnsafeBufferPointer { TiltSplit.halves(of: $0.baseAddress!, size: size, geometry: geometry) }
-        Log.info(String(format: "split into the reconstructions of alternate tilts in %.1f s, residual %.2f %%", ProgressReporter.now() - start, residual * 100))
-        let wiener = try HalfSpectrumWiener(first: &first, second: &second, size: size, bins: Self.bins(bins, for: size))
-        let summary = try wiener.filter(&volume)
+        let summary = try engine!.finish(split: split, knownGeometry: knownGeometry, source: name)
         Log.info(String(format: "filtered by the spectrum the two halves share (signal %.1f %% of the power, %.1f %% kept) in %.1f s in all", summary.signalShare * 100, summary.keptPower * 100, ProgressReporter.now() - start))
     }
 
@@ -78,13 +73,63 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     }
 
     public func emit(_ sections: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
-        let plane = size.x * size.y
-        volume.withUnsafeBufferPointer { v in
-            destination.update(from: v.baseAddress! + sections.lowerBound * plane, count: sections.count * plane)
-        }
+        try engine!.emit(sections, into: destination)
     }
 
     public func end() {
-        volume = []
+        engine = nil
+    }
+}
+
+/// How a ``TiltSplitDenoiser`` run holds the volume: the stage's input, the split and filter, the output.
+protocol TiltSplitEngine: AnyObject {
+    func absorb(_ sections: UnsafePointer<Float>, from z: Int, count: Int) throws
+    /// Finds the geometry (unless known), splits, filters.
+    func finish(split: TiltSplit, knownGeometry: TiltSplit.Geometry?, source: String) throws -> HalfSpectrumWiener.Summary
+    func emit(_ sections: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws
+}
+
+/// ``TiltSplitDenoiser`` with the volume, its halves and their whole-volume spectra in memory.
+final class InMemoryTiltSplit: TiltSplitEngine {
+    let size: Size3
+    let bins: Int
+    private var volume: [Float]
+
+    /// The volume and both halves, then one half and two spectra (nz·ny·(nx/2+1) complex values
+    /// each: a little more than a volume).
+    static func bytes(_ size: Size3) -> Int {
+        let volume = size.voxelCount * 4, spectrum = size.z * size.y * (size.x / 2 + 1) * 8
+        return max(3 * volume + spectrum, 2 * volume + 2 * spectrum)
+    }
+
+    init(size: Size3, bins: Int) {
+        self.size = size
+        self.bins = bins
+        volume = [Float](repeating: 0, count: size.voxelCount)
+    }
+
+    func absorb(_ sections: UnsafePointer<Float>, from z: Int, count: Int) throws {
+        let plane = size.sectionVoxels
+        volume.withUnsafeMutableBufferPointer { v in
+            (v.baseAddress! + z * plane).update(from: sections, count: count * plane)
+        }
+    }
+
+    func finish(split: TiltSplit, knownGeometry: TiltSplit.Geometry?, source: String) throws -> HalfSpectrumWiener.Summary {
+        let start = ProgressReporter.now()
+        let geometry = try knownGeometry ?? volume.withUnsafeBufferPointer {
+            try split.geometry(of: $0.baseAddress!, size: size, source: source, log: Log.info)
+        }
+        var (first, second, residual) = volume.withUnsafeBufferPointer { TiltSplit.halves(of: $0.baseAddress!, size: size, geometry: geometry) }
+        Log.info(String(format: "split into the reconstructions of alternate tilts in %.1f s, residual %.2f %%", ProgressReporter.now() - start, residual * 100))
+        let wiener = try HalfSpectrumWiener(first: &first, second: &second, size: size, bins: bins)
+        return try wiener.filter(&volume)
+    }
+
+    func emit(_ sections: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
+        let plane = size.sectionVoxels
+        volume.withUnsafeBufferPointer { v in
+            destination.update(from: v.baseAddress! + sections.lowerBound * plane, count: sections.count * plane)
+        }
     }
 }

@@ -11,7 +11,8 @@ import Tomography
 ///
 /// The input is probed only when the user left the choice to s2s (no `--tilts` and no network
 /// parameter, or `--tilts detect` given: network parameters then apply only to masks), on a
-/// whole-volume run (no `--zrange`) of a volume whose split fits the memory budget.
+/// whole-volume run (no `--zrange`); the geometry is found on sample planes (``PlaneSamples``),
+/// read in one pass, and the split runs in memory or out of core, as the budget allows.
 /// A pipe is first copied to an unlinked scratch file (as the masks' prepass would spool it), so
 /// either denoiser reads it from the start.
 struct S2SDefaultDenoiser {
@@ -55,18 +56,26 @@ struct S2SDefaultDenoiser {
         guard let stage = made.first as? TiltSplitDenoiser else { return nil }
         let (source, reader) = try io.openInput(input, memoryBudget: global.memoryBytes, console: console)
         let info = reader.info
-        let needed = stage.minimumBytes(for: info) + MemoryPlan.runtimeOverhead
+        guard TiltSplit.canSplit(info.size) else { return nil }
+        let needed = max(stage.minimumBytes(for: info), PlaneSamples.bytes(for: info.size)) + MemoryPlan.runtimeOverhead
         guard needed <= global.memoryBytes else {
             console.note("masks: splitting a tomogram of \(info.size) into its alternate tilts needs \(ByteCount(needed)), more than --memory \(ByteCount(global.memoryBytes)) (give more to split it)")
             return nil
         }
-        guard TiltSplit.canSplit(info.size) else { return nil }
-        var volume = [Float](repeating: 0, count: info.size.voxelCount)
-        try volume.withUnsafeMutableBufferPointer { try reader.readSections(0..<info.size.z, into: $0.baseAddress!) }
-        do {
-            let geometry = try volume.withUnsafeBufferPointer {
-                try stage.split.geometry(of: $0.baseAddress!, size: info.size, source: source.name, log: console.note)
+        // The geometry is searched on sample planes, gathered as the sections stream by.
+        var samples = PlaneSamples(size: info.size)
+        let chunk = max(1, min(info.size.z, (16 << 20) / (info.size.sectionVoxels * 4)))
+        var sections = [Float](repeating: 0, count: chunk * info.size.sectionVoxels)
+        for z in stride(from: 0, to: info.size.z, by: chunk) {
+            let count = min(chunk, info.size.z - z)
+            try sections.withUnsafeMutableBufferPointer { s in
+                try reader.readSections(z..<z + count, into: s.baseAddress!)
+                samples.absorb(s.baseAddress!, from: z, count: count)
             }
+        }
+        sections = []
+        do {
+            let geometry = try stage.split.geometry(of: samples, source: source.name, log: console.note)
             console.note("a weighted back-projection: denoised from the two halves of its alternate tilts (--tilts none for masks)")
             return TiltSplitDenoiser(split: stage.split, bins: stage.bins, geometry: geometry)
         } catch FilterError.unsupported(_, let what, _) {

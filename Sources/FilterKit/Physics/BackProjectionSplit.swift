@@ -268,9 +268,15 @@ public struct BackProjectionSplit: Sendable {
     ///     come from the volume's own spectrum (``angleSearch`` then wide).
     ///   - angleSearch: how far (degrees) each angle is searched around the one given.
     public func fitGeometry(
-        _ volume: UnsafePointer<Float>, size: Size3, axes: [Axis] = Axis.allCases, signs: [Double] = [1, -1],
-        angleSearch: Double = 0.1, samplePlanes: Int = 16
+        _ volume: UnsafePointer<Float>, size: Size3, axes: [Axis] = Axis.allCases, signs: [Double] = [1, -1], angleSearch: Double = 0.1
     ) throws -> Fit {
+        try fitGeometry(PlaneSamples(volume: volume, size: size, axes: axes), axes: axes, signs: signs, angleSearch: angleSearch)
+    }
+
+    /// ``fitGeometry(_:size:axes:signs:angleSearch:)`` on the sample planes of a volume
+    /// (``PlaneSamples/fitPlanes`` per axis).
+    public func fitGeometry(_ sampled: PlaneSamples, axes: [Axis] = Axis.allCases, signs: [Double] = [1, -1], angleSearch: Double = 0.1) throws -> Fit {
+        let size = sampled.size
         var best: (fit: Fit, score: Double, samples: [[Double]])?
         for axis in axes {
             let planes = Planes(size: size, axis: axis)
@@ -278,11 +284,8 @@ public struct BackProjectionSplit: Sendable {
             let unknowns = Basis(width: planes.width, depth: size.z, radians: radians, phases: radians.map { _ in 0 }).unknowns
             let voxels = planes.width * size.z
             guard 3 * unknowns <= voxels else { continue }
-            let picked = Self.samplePlaneIndices(count: planes.count, wanted: samplePlanes)
-            let samples: [[Double]] = picked.map { p in
-                var plane = [Double](repeating: 0, count: voxels)
-                plane.withUnsafeMutableBufferPointer { planes.gather(volume, plane: p, into: $0.baseAddress!) }
-                return plane
+            let samples: [[Double]] = PlaneSamples.indices(count: planes.count, wanted: PlaneSamples.fitPlanes).map { p in
+                sampled.plane(p, axis: axis).map(Double.init)
             }
             for sign in signs {
                 let signed = radians.map { sign * $0 }
@@ -309,7 +312,7 @@ public struct BackProjectionSplit: Sendable {
         return refine(best.fit, samples: best.samples, width: Planes(size: size, axis: best.fit.axis).width, depth: size.z, search: angleSearch)
     }
 
-    /// Whether ``fitGeometry(_:size:axes:samplePlanes:)`` refines each angle on the volume.
+    /// Whether ``fitGeometry(_:size:axes:signs:angleSearch:)`` refines each angle on the volume.
     public var refineAngles = true
 
     /// Refines each tilt's angle (within ±`search` degrees, to about 0.002°) and phase on what the
@@ -361,11 +364,6 @@ public struct BackProjectionSplit: Sendable {
         }
         fit.residual = residualOf(fit)
         return fit
-    }
-
-    static func samplePlaneIndices(count: Int, wanted: Int) -> [Int] {
-        let n = min(count, wanted)
-        return (0..<n).map { (2 * $0 + 1) * count / (2 * n) }
     }
 
     // MARK: - Solving

@@ -1,0 +1,359 @@
+import CFFTW
+import FFTSupport
+import FilterKit
+import Foundation
+
+/// ``TiltSplitDenoiser`` on a tomogram larger than memory: the same split and Wiener filter,
+/// through scratch files, holding a band of planes across the tilt axis or a block of frequency
+/// rows at a time.
+///
+/// The split works plane by plane across the tilt axis, and the 3-D transform of a volume is a
+/// 2-D one of each such plane followed by 1-D ones along the tilt axis, so:
+///
+/// 0. as sections arrive: copied to a scratch file (and the sample planes of the geometry search
+///    kept, when the geometry is not known yet);
+/// 1. per band of planes: read back, split into the halves, and the 2-D r2c transform of each
+///    plane of the volume and of both halves to three spectrum scratch files;
+/// 2. per block of Z-frequency rows: every plane's rows of the three spectra read back, 1-D
+///    transforms along the tilt axis, the sums per bin (``HalfSpectrumWiener/Sums``);
+/// 3. the gains; per block again: the volume's spectrum filtered and transformed back along the
+///    tilt axis, written back;
+/// 4. per band: the 2-D c2r transforms, written over the input's scratch file, which
+///    ``emit(_:into:)`` then reads section by section.
+///
+/// The result equals the in-memory filter's to float rounding. Scratch space: the volume plus
+/// three half spectra (about four volumes).
+final class OutOfCoreTiltSplit: TiltSplitEngine {
+    let size: Size3
+    let bins: Int
+    let bytes: Int
+    private let input: ScratchFile
+    private var samples: PlaneSamples?
+
+    init(size: Size3, bins: Int, bytes: Int, sampleGeometry: Bool) throws {
+        self.size = size
+        self.bins = bins
+        self.bytes = bytes
+        input = try ScratchFile(purpose: "scratch copy of the tomogram for s2s", bytes: Int64(Self.scratchBytes(size)))
+        samples = sampleGeometry ? PlaneSamples(size: size) : nil
+    }
+
+    /// The planes across `axis`: `width` voxels along the axis across the tilt axis and Z,
+    /// `depth` = nz, `count` along the tilt axis, and their half spectra `depth × half`.
+    struct Layout {
+        let axis: BackProjectionSplit.Axis
+        let size: Size3
+        var width: Int { PlaneSamples.width(axis, size: size) }
+        var depth: Int { size.z }
+        var count: Int { PlaneSamples.count(axis, size: size) }
+        var half: Int { width / 2 + 1 }
+        var planeVoxels: Int { width * depth }
+        /// Bytes of one plane's half spectrum.
+        var spectrumBytes: Int { depth * half * 8 }
+
+        /// The size of a band of `planes` planes (a sub-volume ``BackProjectionSplit`` can split).
+        func band(_ planes: Int) -> Size3 {
+            axis == .y ? Size3(x: size.x, y: planes, z: size.z) : Size3(x: planes, y: size.y, z: size.z)
+        }
+    }
+
+    /// Bytes of the scratch files: the volume and three half spectra (the larger axis' layout).
+    static func scratchBytes(_ size: Size3) -> Int {
+        size.voxelCount * 4 + 3 * BackProjectionSplit.Axis.allCases.map { axis in
+            let layout = Layout(axis: axis, size: size)
+            return layout.count * layout.spectrumBytes
+        }.max()!
+    }
+
+    /// Bytes per plane of a band in pass 1 (the band, both halves) and per thread (its plane
+    /// and spectrum, the split's two planes of doubles).
+    private static let bandBytesPerVoxel = 12, workerBytesPerVoxel = 28
+
+    /// The least memory the scheme runs in on `size` (one plane per band, one row per block).
+    static func minimumBytes(_ size: Size3) -> Int {
+        let planes = BackProjectionSplit.Axis.allCases.map { axis in
+            let layout = Layout(axis: axis, size: size)
+            return max(layout.planeVoxels * (bandBytesPerVoxel + Parallel.threads * workerBytesPerVoxel), 3 * layout.count * layout.half * 8)
+        }.max()!
+        return max(planes, PlaneSamples.bytes(for: size))
+    }
+
+    /// Planes per band and Z-frequency rows per block that fit the budget.
+    private func passSizes(_ layout: Layout) -> (bandPlanes: Int, blockRows: Int) {
+        let workers = Parallel.threads * Self.workerBytesPerVoxel * layout.planeVoxels
+        let bandPlanes = min(layout.count, max(1, (bytes - workers) / (Self.bandBytesPerVoxel * layout.planeVoxels)))
+        let blockRows = min(layout.depth, max(1, bytes / (3 * layout.count * layout.half * 8)))
+        return (bandPlanes, blockRows)
+    }
+
+    func absorb(_ sections: UnsafePointer<Float>, from z: Int, count: Int) throws {
+        try input.write(UnsafeRawBufferPointer(start: sections, count: count * size.sectionVoxels * 4), at: Int64(z) * Int64(size.sectionVoxels) * 4)
+        samples?.absorb(sections, from: z, count: count)
+    }
+
+    func finish(split: TiltSplit, knownGeometry: TiltSplit.Geometry?, source: String) throws -> HalfSpectrumWiener.Summary {
+        let start = ProgressReporter.now()
+        let geometry = try knownGeometry ?? split.geometry(of: samples!, source: source, log: Log.info)
+        samples = nil
+        let layout = Layout(axis: geometry.fit.axis, size: size)
+        let (bandPlanes, blockRows) = passSizes(layout)
+        Log.info("out of core: bands of \(bandPlanes) planes across the tilt axis, blocks of \(blockRows) frequency rows, scratch in \(input.directory)")
+        let spectra = try (0..<3).map { i in
+            try ScratchFile(purpose: "\(["volume", "first half", "second half"][i]) spectrum for s2s", bytes: Int64(layout.count * layout.spectrumBytes))
+        }
+        let residual = try transformBands(layout, bandPlanes: bandPlanes, geometry: geometry, into: spectra)
+        Log.info(String(format: "split into the reconstructions of alternate tilts in %.1f s, residual %.2f %%", ProgressReporter.now() - start, residual * 100))
+        let blocks = try FrequencyBlocks(layout: layout, rows: blockRows)
+        let sums = try blocks.sums(spectra, bins: bins)
+        let wiener = HalfSpectrumWiener(sums, size: size)
+        let (gains, summary) = wiener.gains(power: sums.power)
+        try blocks.filter(spectra[0], gains: gains, bins: bins)
+        try inverseBands(layout, bandPlanes: bandPlanes, from: spectra[0])
+        return summary
+    }
+
+    // MARK: - Bands of planes
+
+    /// Pass 1: splits band after band and writes the 2-D spectra of every plane of the volume
+    /// and both halves; returns the split's relative residual over the volume.
+    private func transformBands(_ layout: Layout, bandPlanes: Int, geometry: TiltSplit.Geometry, into spectra: [ScratchFile]) throws -> Double {
+        let workers = try PlaneTransforms(layout)
+        let splitter = BackProjectionSplit(angles: geometry.angles)
+        var residual = 0.0, total = 0.0
+        var band = [Float](repeating: 0, count: bandPlanes * layout.planeVoxels)
+        var first = band, second = band
+        for p0 in stride(from: 0, to: layout.count, by: bandPlanes) {
+            let planes = min(bandPlanes, layout.count - p0)
+            let bandSize = layout.band(planes)
+            try band.withUnsafeMutableBufferPointer { try moveBand(layout, planes: p0..<p0 + planes, $0.baseAddress!, write: false) }
+            let energy = band[0..<bandSize.voxelCount].reduce(0.0) { $0 + Double($1) * Double($1) }
+            let relative = band.withUnsafeBufferPointer { v in
+                first.withUnsafeMutableBufferPointer { a in
+                    second.withUnsafeMutableBufferPointer { b in
+                        splitter.split(v.baseAddress!, size: bandSize, fit: geometry.fit, first: a.baseAddress!, second: b.baseAddress!)
+                    }
+                }
+            }
+            residual += relative * relative * energy
+            total += energy
+            for (volume, spectrum) in zip([band, first, second], spectra) {
+                try volume.withUnsafeBufferPointer { v in
+                    try workers.forward(v.baseAddress!, planes: p0..<p0 + planes, to: spectrum)
+                }
+            }
+        }
+        return total > 0 ? (residual / total).squareRoot() : 0
+    }
+
+    /// Pass 4: the volume's filtered spectrum back to planes, band by band, over the input's copy.
+    private func inverseBands(_ layout: Layout, bandPlanes: Int, from spectrum: ScratchFile) throws {
+        let workers = try PlaneTransforms(layout)
+        var band = [Float](repeating: 0, count: bandPlanes * layout.planeVoxels)
+        for p0 in stride(from: 0, to: layout.count, by: bandPlanes) {
+            let planes = p0..<min(layout.count, p0 + bandPlanes)
+            try band.withUnsafeMutableBufferPointer { b in
+                try workers.inverse(from: spectrum, planes: planes, into: b.baseAddress!)
+                try moveBand(layout, planes: planes, b.baseAddress!, write: true)
+            }
+        }
+    }
+
+    /// Reads (or writes) planes `planes` of the input's scratch copy from (to) `band`, a
+    /// sub-volume of ``Layout/band(_:)`` (X fastest).
+    private func moveBand(_ layout: Layout, planes: Range<Int>, _ band: UnsafeMutablePointer<Float>, write: Bool) throws {
+        let (nx, ny) = (size.x, size.y)
+        let move = { (offset: Int, count: Int, pointer: UnsafeMutablePointer<Float>) throws in
+            if write {
+                try self.input.write(UnsafeRawBufferPointer(start: pointer, count: count * 4), at: Int64(offset) * 4)
+            } else {
+                try self.input.read(into: UnsafeMutableRawBufferPointer(start: pointer, count: count * 4), at: Int64(offset) * 4)
+            }
+        }
+        let n = planes.count
+        for z in 0..<size.z {
+            if layout.axis == .y {
+                // Rows p0 ..< p1 of section z are contiguous.
+                try move((z * ny + planes.lowerBound) * nx, n * nx, band + z * n * nx)
+            } else {
+                for y in 0..<ny { try move((z * ny + y) * nx + planes.lowerBound, n, band + (z * ny + y) * n) }
+            }
+        }
+    }
+
+    func emit(_ sections: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
+        let voxels = size.sectionVoxels
+        try input.read(into: UnsafeMutableRawBufferPointer(start: destination, count: sections.count * voxels * 4), at: Int64(sections.lowerBound) * Int64(voxels) * 4)
+    }
+}
+
+/// The 2-D transforms of the planes of a band (pass 1 and 4 of ``OutOfCoreTiltSplit``), one
+/// plane per thread at a time.
+private struct PlaneTransforms {
+    let layout: OutOfCoreTiltSplit.Layout
+    let workers: [(real: FFTW.Buffer, spectrum: FFTW.Buffer)]
+    let forwardPlan: FFTW.Plan, inversePlan: FFTW.Plan
+
+    init(_ layout: OutOfCoreTiltSplit.Layout) throws {
+        self.layout = layout
+        let (width, depth, half) = (layout.width, layout.depth, layout.half)
+        workers = (0..<Parallel.threads).map { _ in (FFTW.Buffer(floats: width * depth), FFTW.Buffer(floats: 2 * depth * half)) }
+        let (real, spectrum) = (workers[0].real.pointer, workers[0].spectrum.pointer)
+        forwardPlan = try FFTW.plan(threads: 1, rigor: .estimate, values: width * depth, what: "a \(width)×\(depth) plane's FFT") { flags in
+            fftwf_plan_dft_r2c_2d(Int32(depth), Int32(width), real, spectrum.complex, flags)
+        }
+        inversePlan = try FFTW.plan(threads: 1, rigor: .estimate, values: width * depth, what: "a \(width)×\(depth) plane's inverse FFT") { flags in
+            fftwf_plan_dft_c2r_2d(Int32(depth), Int32(width), spectrum.complex, real, flags)
+        }
+    }
+
+    /// Index in a band of `planes` planes of voxel (a, z) of its plane `p`.
+    @inline(__always)
+    func index(plane p: Int, a: Int, z: Int, planes: Int) -> Int {
+        layout.axis == .y ? (z &* planes &+ p) &* layout.width &+ a : (z &* layout.width &+ a) &* planes &+ p
+    }
+
+    /// Writes the spectra of the band's planes (`band` holds planes `planes`) to `file`.
+    func forward(_ band: UnsafePointer<Float>, planes: Range<Int>, to file: ScratchFile) throws {
+        let (width, depth, n) = (layout.width, layout.depth, planes.count)
+        try Parallel.forEachPiece(n, maximumPieces: workers.count) { piece, range in
+            let (real, spectrum) = (workers[piece].real.pointer, workers[piece].spectrum.pointer)
+            for p in range {
+                for z in 0..<depth {
+                    for a in 0..<width { real[z &* width &+ a] = band[index(plane: p, a: a, z: z, planes: n)] }
+                }
+                fftwf_execute_dft_r2c(forwardPlan.pointer, real, spectrum.complex)
+                try file.write(UnsafeRawBufferPointer(start: spectrum, count: layout.spectrumBytes), at: Int64(planes.lowerBound + p) * Int64(layout.spectrumBytes))
+            }
+        }
+    }
+
+    /// Reads the spectra of planes `planes` from `file` and writes their inverse transforms to
+    /// `band` (unnormalized, as FFTW's).
+    func inverse(from file: ScratchFile, planes: Range<Int>, into band: UnsafeMutablePointer<Float>) throws {
+        let (width, depth, n) = (layout.width, layout.depth, planes.count)
+        try Parallel.forEachPiece(n, maximumPieces: workers.count) { piece, range in
+            let (real, spectrum) = (workers[piece].real.pointer, workers[piece].spectrum.pointer)
+            for p in range {
+                try file.read(into: UnsafeMutableRawBufferPointer(start: spectrum, count: layout.spectrumBytes), at: Int64(planes.lowerBound + p) * Int64(layout.spectrumBytes))
+                fftwf_execute_dft_c2r(inversePlan.pointer, spectrum.complex, real)
+                for z in 0..<depth {
+                    for a in 0..<width { band[index(plane: p, a: a, z: z, planes: n)] = real[z &* width &+ a] }
+                }
+            }
+        }
+    }
+}
+
+/// Blocks of Z-frequency rows of every plane's spectrum, transformed along the tilt axis (passes
+/// 2 and 3 of ``OutOfCoreTiltSplit``).
+private struct FrequencyBlocks {
+    let layout: OutOfCoreTiltSplit.Layout
+    let rows: Int
+    /// Per spectrum file, `[plane][row][half]` complex values.
+    let buffers: [FFTW.Buffer]
+    let forwardPlan: FFTW.Plan, inversePlan: FFTW.Plan
+
+    init(layout: OutOfCoreTiltSplit.Layout, rows: Int) throws {
+        self.layout = layout
+        self.rows = rows
+        let columns = rows * layout.half
+        buffers = (0..<3).map { _ in FFTW.Buffer(floats: 2 * layout.count * columns) }
+        let block = buffers[0].pointer
+        var n = Int32(layout.count)
+        let howMany = Int32(columns)
+        forwardPlan = try FFTW.plan(threads: Parallel.threads, rigor: .estimate, values: layout.count * columns, what: "\(columns) FFTs of length \(n)") { flags in
+            fftwf_plan_many_dft(1, &n, howMany, block.complex, nil, howMany, 1, block.complex, nil, howMany, 1, FFTW_FORWARD, flags)
+        }
+        inversePlan = try FFTW.plan(threads: Parallel.threads, rigor: .estimate, values: layout.count * columns, what: "\(columns) FFTs of length \(n)") { flags in
+            fftwf_plan_many_dft(1, &n, howMany, block.complex, nil, howMany, 1, block.complex, nil, howMany, 1, FFTW_BACKWARD, flags)
+        }
+    }
+
+    /// Reads (writes) rows `kz ..< kz + count` of every plane's spectrum in `file` to (from) `buffer`.
+    private func move(_ file: ScratchFile, rows kz: Range<Int>, _ buffer: UnsafeMutablePointer<Float>, write: Bool) throws {
+        let bytes = kz.count * layout.half * 8
+        for p in 0..<layout.count {
+            let offset = Int64(p) * Int64(layout.spectrumBytes) + Int64(kz.lowerBound * layout.half * 8)
+            let pointer = buffer + p * rows * layout.half * 2
+            if write {
+                try file.write(UnsafeRawBufferPointer(start: pointer, count: bytes), at: offset)
+            } else {
+                try file.read(into: UnsafeMutableRawBufferPointer(start: pointer, count: bytes), at: offset)
+            }
+        }
+    }
+
+    /// The bins of the tilt-axis frequencies, the Z-frequency rows and the half axis, as
+    /// (z, y, x) bins of the volume.
+    private func bins(_ bins: Int) -> (plane: [Int], z: [Int], half: [Int], weights: [Double]) {
+        let plane = (0..<layout.count).map { HalfSpectrumWiener.bin($0, of: layout.count, bins: bins) }
+        let z = (0..<layout.depth).map { HalfSpectrumWiener.bin($0, of: layout.depth, bins: bins) * bins * bins }
+        let half = (0..<layout.half).map { HalfSpectrumWiener.bin($0, of: layout.width, bins: bins) }
+        let weights = (0..<layout.half).map { HalfSpectrumWiener.hermitianWeight($0, of: layout.width) }
+        // Axis Y: planes are Y, the half axis X; axis X: planes are X, the half axis Y.
+        return layout.axis == .y
+            ? (plane.map { $0 * bins }, z, half, weights)
+            : (plane, z, half.map { $0 * bins }, weights)
+    }
+
+    /// Pass 2: the sums per bin over the volume's and the halves' 3-D spectra.
+    func sums(_ spectra: [ScratchFile], bins: Int) throws -> HalfSpectrumWiener.Sums {
+        let (planeBins, zBins, halfBins, weights) = self.bins(bins)
+        var total = HalfSpectrumWiener.Sums(bins: bins)
+        let (half, count) = (layout.half, layout.count)
+        for k0 in stride(from: 0, to: layout.depth, by: rows) {
+            let kz = k0..<min(layout.depth, k0 + rows)
+            for (file, buffer) in zip(spectra, buffers) {
+                try move(file, rows: kz, buffer.pointer, write: false)
+                fftwf_execute_dft(forwardPlan.pointer, buffer.pointer.complex, buffer.pointer.complex)
+            }
+            let (v, a, b) = (buffers[0].pointer, buffers[1].pointer, buffers[2].pointer)
+            let lock = NSLock()
+            Parallel.forEachChunk(count) { planes in
+                var sums = HalfSpectrumWiener.Sums(bins: bins)
+                for kp in planes {
+                    for r in 0..<kz.count {
+                        let row = zBins[k0 + r] + planeBins[kp]
+                        let base = (kp * rows + r) * half
+                        for ka in 0..<half where kp != 0 || k0 + r != 0 || ka != 0 {
+                            let i = 2 &* (base &+ ka), bin = row &+ halfBins[ka]
+                            sums.addHalves(a + i, b + i, bin: bin, weight: weights[ka])
+                            sums.addVolume(v + i, bin: bin, weight: weights[ka])
+                        }
+                    }
+                }
+                lock.lock(); total.add(sums); lock.unlock()
+            }
+        }
+        return total
+    }
+
+    /// Pass 3: the volume's spectrum times the gains (and FFTW's 1/N), back along the tilt axis.
+    func filter(_ file: ScratchFile, gains: [Float], bins: Int) throws {
+        let (planeBins, zBins, halfBins, _) = self.bins(bins)
+        let (half, count) = (layout.half, layout.count)
+        let scale = 1 / Float(layout.count * layout.depth * layout.width)
+        let block = buffers[0].pointer
+        for k0 in stride(from: 0, to: layout.depth, by: rows) {
+            let kz = k0..<min(layout.depth, k0 + rows)
+            try move(file, rows: kz, block, write: false)
+            fftwf_execute_dft(forwardPlan.pointer, block.complex, block.complex)
+            Parallel.forEachChunk(count) { planes in
+                for kp in planes {
+                    for r in 0..<kz.count {
+                        let row = zBins[k0 + r] + planeBins[kp]
+                        let base = (kp * rows + r) * half
+                        for ka in 0..<half {
+                            let dc = kp == 0 && k0 + r == 0 && ka == 0
+                            let g = dc ? scale : gains[row &+ halfBins[ka]] * scale
+                            block[2 &* (base &+ ka)] *= g
+                            block[2 &* (base &+ ka) &+ 1] *= g
+                        }
+                    }
+                }
+            }
+            fftwf_execute_dft(inversePlan.pointer, block.complex, block.complex)
+            try move(file, rows: kz, block, write: true)
+        }
+    }
+}
