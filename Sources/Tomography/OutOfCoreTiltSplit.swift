@@ -4,8 +4,8 @@ import FilterKit
 import Foundation
 
 /// ``TiltSplitDenoiser`` on a tomogram larger than memory: the same split and Wiener filter,
-/// through scratch files, holding a band of planes across the tilt axis or a block of frequency
-/// rows at a time.
+/// through scratch files, holding a band of planes across the tilt axis or a block of frequencies
+/// at a time.
 ///
 /// The split works plane by plane across the tilt axis, and the 3-D transform of a volume is a
 /// 2-D one of each such plane followed by 1-D ones along the tilt axis, so:
@@ -14,7 +14,7 @@ import Foundation
 ///    kept, when the geometry is not known yet);
 /// 1. per band of planes: read back, split into the halves, and the 2-D r2c transform of each
 ///    plane of the volume and of both halves to three spectrum scratch files;
-/// 2. per block of Z-frequency rows: every plane's rows of the three spectra read back, 1-D
+/// 2. per block of frequencies: every plane's part of the three spectra read back, 1-D
 ///    transforms along the tilt axis, the sums per bin (``HalfSpectrumWiener/Sums``);
 /// 3. the gains; per block again: the volume's spectrum filtered and transformed back along the
 ///    tilt axis, written back;
@@ -68,22 +68,24 @@ final class OutOfCoreTiltSplit: TiltSplitEngine {
     /// Bytes per plane of a band in pass 1 (the band, both halves) and per thread (its plane
     /// and spectrum, the split's two planes of doubles).
     private static let bandBytesPerVoxel = 12, workerBytesPerVoxel = 28
+    /// Frequencies per block at least (shorter reads cost more than they save).
+    private static let minimumColumns = 64
 
     /// The least memory the scheme runs in on `size` (one plane per band, one row per block).
     static func minimumBytes(_ size: Size3) -> Int {
         let planes = BackProjectionSplit.Axis.allCases.map { axis in
             let layout = Layout(axis: axis, size: size)
-            return max(layout.planeVoxels * (bandBytesPerVoxel + Parallel.threads * workerBytesPerVoxel), 3 * layout.count * layout.half * 8)
+            return max(layout.planeVoxels * (bandBytesPerVoxel + Parallel.threads * workerBytesPerVoxel), 3 * layout.count * minimumColumns * 8)
         }.max()!
         return max(planes, PlaneSamples.bytes(for: size))
     }
 
-    /// Planes per band and Z-frequency rows per block that fit the budget.
-    private func passSizes(_ layout: Layout) -> (bandPlanes: Int, blockRows: Int) {
+    /// Planes per band and frequencies per block that fit the budget.
+    private func passSizes(_ layout: Layout) -> (bandPlanes: Int, blockColumns: Int) {
         let workers = Parallel.threads * Self.workerBytesPerVoxel * layout.planeVoxels
         let bandPlanes = min(layout.count, max(1, (bytes - workers) / (Self.bandBytesPerVoxel * layout.planeVoxels)))
-        let blockRows = min(layout.depth, max(1, bytes / (3 * layout.count * layout.half * 8)))
-        return (bandPlanes, blockRows)
+        let blockColumns = min(layout.depth * layout.half, max(Self.minimumColumns, bytes / (3 * layout.count * 8)))
+        return (bandPlanes, blockColumns)
     }
 
     func absorb(_ sections: UnsafePointer<Float>, from z: Int, count: Int) throws {
@@ -96,14 +98,14 @@ final class OutOfCoreTiltSplit: TiltSplitEngine {
         let geometry = try knownGeometry ?? split.geometry(of: samples!, source: source, log: Log.info)
         samples = nil
         let layout = Layout(axis: geometry.fit.axis, size: size)
-        let (bandPlanes, blockRows) = passSizes(layout)
-        Log.info("out of core: bands of \(bandPlanes) planes across the tilt axis, blocks of \(blockRows) frequency rows, scratch in \(input.directory)")
+        let (bandPlanes, blockColumns) = passSizes(layout)
+        Log.info("out of core: bands of \(bandPlanes) planes across the tilt axis, blocks of \(blockColumns) frequencies, scratch in \(input.directory)")
         let spectra = try (0..<3).map { i in
             try ScratchFile(purpose: "\(["volume", "first half", "second half"][i]) spectrum for s2s", bytes: Int64(layout.count * layout.spectrumBytes))
         }
         let residual = try transformBands(layout, bandPlanes: bandPlanes, geometry: geometry, into: spectra)
         Log.info(String(format: "split into the reconstructions of alternate tilts in %.1f s, residual %.2f %%", ProgressReporter.now() - start, residual * 100))
-        let blocks = try FrequencyBlocks(layout: layout, rows: blockRows)
+        let blocks = try FrequencyBlocks(layout: layout, columns: blockColumns)
         let sums = try blocks.sums(spectra, bins: bins)
         let wiener = HalfSpectrumWiener(sums, size: size)
         let (gains, summary) = wiener.gains(power: sums.power)
@@ -244,19 +246,19 @@ private struct PlaneTransforms {
     }
 }
 
-/// Blocks of Z-frequency rows of every plane's spectrum, transformed along the tilt axis (passes
-/// 2 and 3 of ``OutOfCoreTiltSplit``).
+/// Blocks of frequencies of every plane's spectrum, transformed along the tilt axis (passes 2 and 3
+/// of ``OutOfCoreTiltSplit``). A block is a range of `columns` of a plane's spectrum flattened
+/// (Z frequency outer, the half axis inner): one read per plane, however wide the planes.
 private struct FrequencyBlocks {
     let layout: OutOfCoreTiltSplit.Layout
-    let rows: Int
-    /// Per spectrum file, `[plane][row][half]` complex values.
+    let columns: Int
+    /// Per spectrum file, `[plane][column]` complex values.
     let buffers: [FFTW.Buffer]
     let forwardPlan: FFTW.Plan, inversePlan: FFTW.Plan
 
-    init(layout: OutOfCoreTiltSplit.Layout, rows: Int) throws {
+    init(layout: OutOfCoreTiltSplit.Layout, columns: Int) throws {
         self.layout = layout
-        self.rows = rows
-        let columns = rows * layout.half
+        self.columns = columns
         buffers = (0..<3).map { _ in FFTW.Buffer(floats: 2 * layout.count * columns) }
         let block = buffers[0].pointer
         var n = Int32(layout.count)
@@ -269,12 +271,18 @@ private struct FrequencyBlocks {
         }
     }
 
-    /// Reads (writes) rows `kz ..< kz + count` of every plane's spectrum in `file` to (from) `buffer`.
-    private func move(_ file: ScratchFile, rows kz: Range<Int>, _ buffer: UnsafeMutablePointer<Float>, write: Bool) throws {
-        let bytes = kz.count * layout.half * 8
+    /// The blocks: ranges of flattened frequencies `kz · half + ka`.
+    private var blocks: [Range<Int>] {
+        let total = layout.depth * layout.half
+        return stride(from: 0, to: total, by: columns).map { $0..<min(total, $0 + columns) }
+    }
+
+    /// Reads (writes) frequencies `range` of every plane's spectrum in `file` to (from) `buffer`.
+    private func move(_ file: ScratchFile, _ range: Range<Int>, _ buffer: UnsafeMutablePointer<Float>, write: Bool) throws {
+        let bytes = range.count * 8
         for p in 0..<layout.count {
-            let offset = Int64(p) * Int64(layout.spectrumBytes) + Int64(kz.lowerBound * layout.half * 8)
-            let pointer = buffer + p * rows * layout.half * 2
+            let offset = Int64(p) * Int64(layout.spectrumBytes) + Int64(range.lowerBound * 8)
+            let pointer = buffer + p * columns * 2
             if write {
                 try file.write(UnsafeRawBufferPointer(start: pointer, count: bytes), at: offset)
             } else {
@@ -283,43 +291,43 @@ private struct FrequencyBlocks {
         }
     }
 
-    /// The bins of the tilt-axis frequencies, the Z-frequency rows and the half axis, as
-    /// (z, y, x) bins of the volume.
-    private func bins(_ bins: Int) -> (plane: [Int], z: [Int], half: [Int], weights: [Double]) {
+    /// Per flattened frequency, its bin without the tilt axis' part and its weight; per
+    /// tilt-axis frequency, that part (the volume's bins are (z, y, x)).
+    private func bins(_ bins: Int) -> (plane: [Int], frequency: [Int], weights: [Double]) {
+        let half = layout.half
         let plane = (0..<layout.count).map { HalfSpectrumWiener.bin($0, of: layout.count, bins: bins) }
-        let z = (0..<layout.depth).map { HalfSpectrumWiener.bin($0, of: layout.depth, bins: bins) * bins * bins }
-        let half = (0..<layout.half).map { HalfSpectrumWiener.bin($0, of: layout.width, bins: bins) }
-        let weights = (0..<layout.half).map { HalfSpectrumWiener.hermitianWeight($0, of: layout.width) }
-        // Axis Y: planes are Y, the half axis X; axis X: planes are X, the half axis Y.
-        return layout.axis == .y
-            ? (plane.map { $0 * bins }, z, half, weights)
-            : (plane, z, half.map { $0 * bins }, weights)
+        var frequency: [Int] = [], weights: [Double] = []
+        for kz in 0..<layout.depth {
+            let z = HalfSpectrumWiener.bin(kz, of: layout.depth, bins: bins) * bins * bins
+            for ka in 0..<half {
+                let a = HalfSpectrumWiener.bin(ka, of: layout.width, bins: bins)
+                // Axis Y: planes are Y, the half axis X; axis X: planes are X, the half axis Y.
+                frequency.append(z + (layout.axis == .y ? a : a * bins))
+                weights.append(HalfSpectrumWiener.hermitianWeight(ka, of: layout.width))
+            }
+        }
+        return (layout.axis == .y ? plane.map { $0 * bins } : plane, frequency, weights)
     }
 
     /// Pass 2: the sums per bin over the volume's and the halves' 3-D spectra.
     func sums(_ spectra: [ScratchFile], bins: Int) throws -> HalfSpectrumWiener.Sums {
-        let (planeBins, zBins, halfBins, weights) = self.bins(bins)
+        let (planeBins, frequencyBins, weights) = self.bins(bins)
         var total = HalfSpectrumWiener.Sums(bins: bins)
-        let (half, count) = (layout.half, layout.count)
-        for k0 in stride(from: 0, to: layout.depth, by: rows) {
-            let kz = k0..<min(layout.depth, k0 + rows)
+        let columns = self.columns
+        for range in blocks {
             for (file, buffer) in zip(spectra, buffers) {
-                try move(file, rows: kz, buffer.pointer, write: false)
+                try move(file, range, buffer.pointer, write: false)
                 fftwf_execute_dft(forwardPlan.pointer, buffer.pointer.complex, buffer.pointer.complex)
             }
             let (v, a, b) = (buffers[0].pointer, buffers[1].pointer, buffers[2].pointer)
             let lock = NSLock()
-            Parallel.forEachChunk(count) { planes in
+            Parallel.forEachChunk(layout.count) { planes in
                 var sums = HalfSpectrumWiener.Sums(bins: bins)
                 for kp in planes {
-                    for r in 0..<kz.count {
-                        let row = zBins[k0 + r] + planeBins[kp]
-                        let base = (kp * rows + r) * half
-                        for ka in 0..<half where kp != 0 || k0 + r != 0 || ka != 0 {
-                            let i = 2 &* (base &+ ka), bin = row &+ halfBins[ka]
-                            sums.addHalves(a + i, b + i, bin: bin, weight: weights[ka])
-                            sums.addVolume(v + i, bin: bin, weight: weights[ka])
-                        }
+                    for f in range where kp != 0 || f != 0 {
+                        let i = 2 &* (kp &* columns &+ f &- range.lowerBound), bin = planeBins[kp] &+ frequencyBins[f]
+                        sums.addHalves(a + i, b + i, bin: bin, weight: weights[f])
+                        sums.addVolume(v + i, bin: bin, weight: weights[f])
                     }
                 }
                 lock.lock(); total.add(sums); lock.unlock()
@@ -330,30 +338,25 @@ private struct FrequencyBlocks {
 
     /// Pass 3: the volume's spectrum times the gains (and FFTW's 1/N), back along the tilt axis.
     func filter(_ file: ScratchFile, gains: [Float], bins: Int) throws {
-        let (planeBins, zBins, halfBins, _) = self.bins(bins)
-        let (half, count) = (layout.half, layout.count)
+        let (planeBins, frequencyBins, _) = self.bins(bins)
         let scale = 1 / Float(layout.count * layout.depth * layout.width)
         let block = buffers[0].pointer
-        for k0 in stride(from: 0, to: layout.depth, by: rows) {
-            let kz = k0..<min(layout.depth, k0 + rows)
-            try move(file, rows: kz, block, write: false)
+        let columns = self.columns
+        for range in blocks {
+            try move(file, range, block, write: false)
             fftwf_execute_dft(forwardPlan.pointer, block.complex, block.complex)
-            Parallel.forEachChunk(count) { planes in
+            Parallel.forEachChunk(layout.count) { planes in
                 for kp in planes {
-                    for r in 0..<kz.count {
-                        let row = zBins[k0 + r] + planeBins[kp]
-                        let base = (kp * rows + r) * half
-                        for ka in 0..<half {
-                            let dc = kp == 0 && k0 + r == 0 && ka == 0
-                            let g = dc ? scale : gains[row &+ halfBins[ka]] * scale
-                            block[2 &* (base &+ ka)] *= g
-                            block[2 &* (base &+ ka) &+ 1] *= g
-                        }
+                    for f in range {
+                        let i = 2 &* (kp &* columns &+ f &- range.lowerBound)
+                        let g = kp == 0 && f == 0 ? scale : gains[planeBins[kp] &+ frequencyBins[f]] * scale
+                        block[i] *= g
+                        block[i &+ 1] *= g
                     }
                 }
             }
             fftwf_execute_dft(inversePlan.pointer, block.complex, block.complex)
-            try move(file, rows: kz, block, write: true)
+            try move(file, range, block, write: true)
         }
     }
 }

@@ -57,8 +57,14 @@ struct S2SDefaultDenoiser {
         let (source, reader) = try io.openInput(input, memoryBudget: global.memoryBytes, console: console)
         let info = reader.info
         guard TiltSplit.canSplit(info.size) else { return nil }
-        let needed = max(stage.minimumBytes(for: info), PlaneSamples.bytes(for: info.size)) + MemoryPlan.runtimeOverhead
-        guard needed <= global.memoryBytes else {
+        // The run's memory plan (made before any voxel is read), and the probe's sample planes.
+        do {
+            _ = try Pipeline(reader: reader, stages: [stage], options: global.pipelineOptions(for: [stage]))
+            let samples = PlaneSamples.bytes(for: info.size) + MemoryPlan.runtimeOverhead
+            if samples > global.memoryBytes {
+                throw FilterError.memoryBudget(what: "the sample planes of its tilt geometry search", needed: samples, budget: global.memoryBytes)
+            }
+        } catch FilterError.memoryBudget(_, let needed, _) {
             console.note("masks: splitting a tomogram of \(info.size) into its alternate tilts needs \(ByteCount(needed)), more than --memory \(ByteCount(global.memoryBytes)) (give more to split it)")
             return nil
         }

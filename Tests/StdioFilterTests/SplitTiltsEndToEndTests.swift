@@ -164,7 +164,8 @@ struct SplitTiltsEndToEndTests {
             $B gaussian --quiet --sigma 1 signal.mrc gauss1.mrc &&
             printf '%s\\n' -60 -52.5 -45 -37.5 -30 -22.5 -15 -7.5 0 7.5 15 22.5 30 37.5 45 52.5 60 > signal.tlt &&
             $B run --quiet --chain s2s:tilts=signal.tlt signal.mrc chain.mrc &&
-            $B s2s --quiet --tilts \(Self.angles) wbp.mrc noise.mrc
+            $B s2s --quiet --tilts \(Self.angles) wbp.mrc noise.mrc &&
+            $B s2s --memory 35M --tilts -60:60:7.5 signal.mrc ooc.mrc 2> ooc.txt
             """, in: dir)
         try #require(run.status == 0, "\(run.stderr)")
         let log = try String(contentsOf: dir.appendingPathComponent("log.txt"), encoding: .utf8)
@@ -176,6 +177,17 @@ struct SplitTiltsEndToEndTests {
         #expect(scores[1] > scores[0] + 0.5 && scores[1] > scores[2] + 0.05, "correlation with the clean volume: input, s2s, Gaussian σ 1: \(scores)")
         let bytes = { (name: String) in try Data(contentsOf: dir.appendingPathComponent(name)).dropFirst(1024) }
         #expect(try bytes("chain.mrc") == bytes("s2s.mrc"), "the stage in a chain == the command")
+        // Over the memory budget: out of core, the same result to float rounding.
+        let ooc = try String(contentsOf: dir.appendingPathComponent("ooc.txt"), encoding: .utf8)
+        #expect(ooc.contains("out of core: bands of"), "\(ooc)")
+        let same = try shell("""
+            python3 -c "
+            import numpy as np, mrcfile
+            a, b = mrcfile.read('s2s.mrc').astype(float), mrcfile.read('ooc.mrc').astype(float)
+            print(np.linalg.norm(a - b) / np.linalg.norm(a))"
+            """, in: dir)
+        let difference = Double(String(decoding: same.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1
+        #expect(difference < 1e-5, "out of core against in memory: relative difference \(difference)")
         // Pure noise (the halves share nothing): almost nothing is kept.
         let kept = try shell("""
             python3 -c "
