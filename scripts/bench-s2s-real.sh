@@ -10,7 +10,9 @@
 #   the same way: real-xy (X and Y swapped: tilt axis along X), real-odd (the odd half denoised,
 #   scored against the even one), real-b (another crop, 40:168,380:572,60:252, mostly outside the
 #   cell), real-c (a larger crop, 160×256×256 at 20:180,100:356,300:556, X and Y swapped),
-#   real-bin2 (the whole field of view at 20 Å, 100×315×326);
+#   real-bin2 (the whole field of view at 20 Å, 100×315×326), real-full (the whole field of
+#   view at 10 Å, 200×630×652, 314 MiB: more than the default --memory, so out of core; about
+#   15 minutes);
 # - phantoms: tune_tomo, tune_tomo with X and Y swapped, tune_white (psnr_affine against the
 #   clean volume, `stdio-filter score`), next to the oracle Gaussian.
 # A preview of the real crop (noisy, best Gaussian, s2s) is drawn into bench-out/real-preview.png.
@@ -21,7 +23,7 @@ source "$(dirname "$0")/lib/bench.sh"
 swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
 BIN="$(swift build -c release --show-bin-path)/stdio-filter"
 SHARED=../shared
-CASES=("${@:-real real-xy real-odd real-b real-c real-bin2 tune_tomo tune_tomo-xy tune_white}")
+CASES=("${@:-real real-xy real-odd real-b real-c real-bin2 real-full tune_tomo tune_tomo-xy tune_white}")
 read -r -a CASES <<< "${CASES[*]}"
 read -r -a EXTRA <<< "${S2S_ARGS:-}"
 
@@ -58,10 +60,16 @@ psnr() { "$BIN" score --json --no-ssim "$1" "$2" | python3 -c 'import json,sys; 
 run_s2s() {
   local start end log="${2%.mrc}.log" how
   start=$(date +%s.%N)
-  "$BIN" s2s "${EXTRA[@]}" "$1" "$2" 2> "$log"
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f "peak RSS %M KiB" -o "$log.rss" "$BIN" s2s "${EXTRA[@]}" "$1" "$2" 2> "$log"
+  else
+    "$BIN" s2s "${EXTRA[@]}" "$1" "$2" 2> "$log"
+  fi
   end=$(date +%s.%N)
   if grep -q "weighted back-projection: denoised" "$log"; then
     how="split, residual $(grep -o 'tilts in [0-9.]* s, residual [0-9.]* %' "$log" | grep -o 'residual [0-9.]*' | cut -d' ' -f2) %"
+    if grep -q "out of core" "$log"; then how="$how, out of core"; fi
+    if [ -f "$log.rss" ]; then how="$how, peak RSS $(awk '/peak RSS/ { printf "%d", $3 / 1024 }' "$log.rss") MiB"; fi
   else
     how="masks, $(grep -o 'trained [0-9]* steps' "$log" | cut -d' ' -f2) steps"
   fi
@@ -72,13 +80,14 @@ echo "| data | method | score | × best Gaussian | wall time |"
 echo "|---|---|---:|---:|---:|"
 for case in "${CASES[@]}"; do
   case "$case" in
-    real|real-xy|real-odd|real-b|real-c|real-bin2)
+    real|real-xy|real-odd|real-b|real-c|real-bin2|real-full)
       case "$case" in
         real|real-odd) real_halves real --thickness 200 --crop 36:164,219:411,230:422 ;;
         real-xy) real_halves real-xy --thickness 200 --crop 36:164,219:411,230:422 --transpose-xy ;;
         real-b) real_halves real-b --thickness 200 --crop 40:168,380:572,60:252 ;;
         real-c) real_halves real-c --thickness 200 --crop 20:180,100:356,300:556 --transpose-xy ;;
         real-bin2) real_halves real-bin2 --bin 2 --thickness 100 ;;
+        real-full) real_halves real-full --thickness 200 ;;
       esac
       dir="$OUT/${case%-odd}"
       noisy="$dir/even.mrc"; other="$dir/odd.mrc"; tag=""

@@ -66,8 +66,9 @@ final class OutOfCoreTiltSplit: TiltSplitEngine {
     }
 
     /// Bytes per plane of a band in pass 1 (the band, both halves) and per thread (its plane
-    /// and spectrum, the split's two planes of doubles).
-    private static let bandBytesPerVoxel = 12, workerBytesPerVoxel = 28
+    /// and spectrum, the split's three planes of doubles, and some slack: a 200×630×652
+    /// tomogram peaked at 292 MiB for 280 MiB with 28 here).
+    private static let bandBytesPerVoxel = 12, workerBytesPerVoxel = 48
     /// Frequencies per block at least (shorter reads cost more than they save).
     private static let minimumColumns = 64
 
@@ -82,6 +83,9 @@ final class OutOfCoreTiltSplit: TiltSplitEngine {
 
     /// Planes per band and frequencies per block that fit the budget.
     private func passSizes(_ layout: Layout) -> (bandPlanes: Int, blockColumns: Int) {
+        // A tenth left for what is not counted (the allocator, FFTW's plans, the split's solver):
+        // a 200×630×652 tomogram peaked 13 MiB over its 256 MiB budget without it.
+        let bytes = self.bytes * 9 / 10
         let workers = Parallel.threads * Self.workerBytesPerVoxel * layout.planeVoxels
         let bandPlanes = min(layout.count, max(1, (bytes - workers) / (Self.bandBytesPerVoxel * layout.planeVoxels)))
         let blockColumns = min(layout.depth * layout.half, max(Self.minimumColumns, bytes / (3 * layout.count * 8)))

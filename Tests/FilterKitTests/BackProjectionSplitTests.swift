@@ -25,10 +25,15 @@ struct BackProjectionSplitTests {
     /// u = X cos θ + Z sin θ + centre, X and Z measured from the centre of a larger reconstruction
     /// the crop was cut from at (`cropX`, `cropZ`). Returns the volume and the sums of the even-
     /// and odd-numbered tilts (in angle order).
+    ///
+    /// With `wholeField`, the volume is the whole reconstruction instead (no crop), and, as in
+    /// `tools/reconstruct.py`, a projection adds nothing where its ray misses it (u outside the
+    /// projection's width).
     static func backProjection(
-        size: Size3, degrees: [Double], axis: BackProjectionSplit.Axis, cropX: Int = 13, cropZ: Int = 7, seed: UInt64 = 1
+        size: Size3, degrees: [Double], axis: BackProjectionSplit.Axis, cropX: Int = 13, cropZ: Int = 7, seed: UInt64 = 1, wholeField: Bool = false
     ) -> (volume: [Float], even: [Float], odd: [Float]) {
-        let full = (x: 160, z: 80)
+        let full = wholeField ? (x: axis == .y ? size.x : size.y, z: size.z) : (x: 160, z: 80)
+        let (cropX, cropZ) = wholeField ? (0, 0) : (cropX, cropZ)
         let (width, planes) = axis == .y ? (size.x, size.y) : (size.y, size.x)
         var normals = Normals(state: seed)
         var volume = [Float](repeating: 0, count: size.voxelCount), even = volume, odd = volume
@@ -40,7 +45,8 @@ struct BackProjectionSplitTests {
                 for z in 0..<size.z {
                     for a in 0..<width {
                         let u = (Double(a + cropX) - cx) * cos(t) + (Double(z + cropZ) - cz) * sin(t) + cx
-                        let i = Int(u.rounded(.down))
+                        guard u >= 0, u <= Double(full.x - 1) else { continue }
+                        let i = min(Int(u.rounded(.down)), full.x - 2)
                         let w = u - Double(i)
                         let value = Float(profile[i] * (1 - w) + profile[i + 1] * w)
                         let index = axis == .y ? (z * size.y + p) * size.x + a : (z * size.y + a) * size.x + p
@@ -104,7 +110,30 @@ struct BackProjectionSplitTests {
         let result = try Self.run(volume, size: size, angles: try TiltAngles(degrees: Self.degrees))
         #expect(result.fit.axis == axis)
         #expect(result.fit.sign == 1)
+        #expect(!result.fit.edges, "a crop off the centre: its projections reach every voxel")
         #expect(result.residual < 0.01, "residual \(result.residual)")
+        let errors = (Self.relativeError(result.first, even), Self.relativeError(result.second, odd))
+        #expect(errors.0 < 0.08 && errors.1 < 0.08, "relative errors \(errors)")
+    }
+
+    @Test("a whole field of view, where projections end inside the volume, is fitted with those edges", arguments: [BackProjectionSplit.Axis.y, .x])
+    func wholeFieldOfView(axis: BackProjectionSplit.Axis) throws {
+        let size = axis == .y ? Size3(x: 96, y: 2, z: 48) : Size3(x: 2, y: 96, z: 48)
+        let (volume, even, odd) = Self.backProjection(size: size, degrees: Self.degrees, axis: axis, wholeField: true)
+        let result = try Self.run(volume, size: size, angles: try TiltAngles(degrees: Self.degrees))
+        #expect(result.fit.edges, "\(result.fit)")
+        #expect(result.residual < 0.01, "residual \(result.residual)")
+        // Without the edges the same volume leaves several times more.
+        var plain = result.fit
+        plain.edges = false
+        let split = BackProjectionSplit(angles: try TiltAngles(degrees: Self.degrees))
+        var first = [Float](repeating: 0, count: volume.count), second = first
+        let without = volume.withUnsafeBufferPointer { v in
+            first.withUnsafeMutableBufferPointer { a in
+                second.withUnsafeMutableBufferPointer { b in split.split(v.baseAddress!, size: size, fit: plain, first: a.baseAddress!, second: b.baseAddress!) }
+            }
+        }
+        #expect(without > 3 * result.residual, "residual without edges \(without), with \(result.residual)")
         let errors = (Self.relativeError(result.first, even), Self.relativeError(result.second, odd))
         #expect(errors.0 < 0.08 && errors.1 < 0.08, "relative errors \(errors)")
     }

@@ -34,9 +34,12 @@ public struct BackProjectionSplit: Sendable {
         public var degrees: [Double]
         /// ‖v − A q‖ / ‖v‖ over the planes fitted.
         public var residual: Double
+        /// Whether each tilt reaches only the voxels whose ray falls on its projection (a
+        /// reconstruction of the whole field of view, centred): kept when it fits better.
+        public var edges = false
 
         public var description: String {
-            String(format: "tilt axis %@, angles %@, residual %.2f %%", axis.rawValue.uppercased(), sign > 0 ? "as given" : "negated", residual * 100)
+            String(format: "tilt axis %@, angles %@, residual %.2f %%%@", axis.rawValue.uppercased(), sign > 0 ? "as given" : "negated", residual * 100, edges ? " (projection edges at the volume's)" : "")
         }
     }
 
@@ -60,13 +63,30 @@ public struct BackProjectionSplit: Sendable {
         let offsets: [Int], counts: [Int]
         var unknowns: Int { offsets.last! + counts.last! }
         var tilts: Int { cosines.count }
+        /// Per row (`z · tilts + k`), the voxels `a` the tilt reaches: all of them, or with
+        /// `edges` only those whose ray falls on the projection (u within the plane's width
+        /// about its centre, as a reconstruction of the whole field of view has it: beyond its
+        /// edge a projection adds nothing, a jump no interpolated profile can follow).
+        let reach: [Range<Int>]
 
-        init(width: Int, depth: Int, radians: [Double], phases: [Double]) {
+        init(width: Int, depth: Int, radians: [Double], phases: [Double], edges: Bool = false) {
             self.width = width
             self.depth = depth
             cosines = radians.map(cos)
             sines = radians.map(sin)
             let ac = Double(width - 1) / 2, zc = Double(depth - 1) / 2
+            var reach: [Range<Int>] = []
+            for z in 0..<depth {
+                for k in radians.indices {
+                    guard edges else { reach.append(0..<width); continue }
+                    // 0 ≤ (a − ac)·cos + (z − zc)·sin + ac ≤ width − 1, cos > 0.
+                    let shift = (Double(z) - zc) * sines[k]
+                    let low = max(0, Int(((-ac - shift) / cosines[k] + ac - 1e-9).rounded(.up)))
+                    let high = min(width - 1, Int(((ac - shift) / cosines[k] + ac + 1e-9).rounded(.down)))
+                    reach.append(low <= high ? low..<high + 1 : 0..<0)
+                }
+            }
+            self.reach = reach
             var starts: [Double] = [], offsets: [Int] = [], counts: [Int] = []
             var next = 0
             for k in radians.indices {
@@ -84,23 +104,23 @@ public struct BackProjectionSplit: Sendable {
             self.counts = counts
         }
 
-        /// Calls `row(k, z, start)` for every tilt `k` and depth `z`, where along that row of the
-        /// plane `u − lowest node = a·cos θ_k + start`.
+        /// Calls `row(k, z, start, voxels)` for every tilt `k` and depth `z`, where along that
+        /// row of the plane `u − lowest node = a·cos θ_k + start`, for `a` in `voxels` (``reach``).
         @inline(__always)
-        func forEachRow(tilts: Range<Int>? = nil, _ row: (_ k: Int, _ z: Int, _ start: Double) -> Void) {
+        func forEachRow(tilts: Range<Int>? = nil, _ row: (_ k: Int, _ z: Int, _ start: Double, _ voxels: Range<Int>) -> Void) {
             for z in 0..<depth {
                 for k in tilts ?? 0..<self.tilts {
-                    row(k, z, starts[k] + Double(z) * sines[k])
+                    row(k, z, starts[k] + Double(z) * sines[k], reach[z &* self.tilts &+ k])
                 }
             }
         }
 
         /// `out += A q` for the tilts whose `include` is true (all when nil).
         func project(_ q: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, include: [Bool]? = nil) {
-            forEachRow { k, z, start in
+            forEachRow { k, z, start, voxels in
                 if let include, !include[k] { return }
                 let c = cosines[k], nodes = q + offsets[k], line = out + z &* width
-                for a in 0..<width {
+                for a in voxels {
                     let u = Double(a) * c + start
                     let i = Int(u)
                     let w = u - Double(i)
@@ -112,9 +132,9 @@ public struct BackProjectionSplit: Sendable {
         /// `q = Aᵀ r`.
         func backProject(_ r: UnsafePointer<Double>, into q: UnsafeMutablePointer<Double>) {
             q.update(repeating: 0, count: unknowns)
-            forEachRow { k, z, start in
+            forEachRow { k, z, start, voxels in
                 let c = cosines[k], nodes = q + offsets[k], line = r + z &* width
-                for a in 0..<width {
+                for a in voxels {
                     let u = Double(a) * c + start
                     let i = Int(u)
                     let w = u - Double(i)
@@ -128,9 +148,9 @@ public struct BackProjectionSplit: Sendable {
         func normalDiagonal() -> [Double] {
             var d = [Double](repeating: 0, count: unknowns)
             d.withUnsafeMutableBufferPointer { d in
-                forEachRow { k, _, start in
+                forEachRow { k, _, start, voxels in
                     let c = cosines[k], nodes = d.baseAddress! + offsets[k]
-                    for a in 0..<width {
+                    for a in voxels {
                         let u = Double(a) * c + start
                         let i = Int(u)
                         let w = u - Double(i)
@@ -176,8 +196,8 @@ public struct BackProjectionSplit: Sendable {
         let basis = Basis(width: width, depth: depth, radians: [radian], phases: [(phase + 1).truncatingRemainder(dividingBy: 1)])
         let n = basis.unknowns
         var diagonal = [Double](repeating: 0, count: n), upper = [Double](repeating: 0, count: n)
-        basis.forEachRow { _, _, start in
-            for a in 0..<width {
+        basis.forEachRow { _, _, start, voxels in
+            for a in voxels {
                 let u = Double(a) * basis.cosines[0] + start
                 let i = Int(u)
                 let w = u - Double(i)
@@ -308,8 +328,26 @@ public struct BackProjectionSplit: Sendable {
                 source: "split-tilts", what: "a volume of \(size) voxels: its planes across the tilt axis are too small for \(angles.degrees.count) tilt profiles",
                 hint: "planes across the tilt axis need at least 3 times as many voxels as tilts × (width + depth)")
         }
-        guard refineAngles else { return best.fit }
-        return refine(best.fit, samples: best.samples, width: Planes(size: size, axis: best.fit.axis).width, depth: size.z, search: angleSearch)
+        let width = Planes(size: size, axis: best.fit.axis).width
+        var fit = refineAngles ? refine(best.fit, samples: best.samples, width: width, depth: size.z, search: angleSearch) : best.fit
+        // A whole field of view: each projection ends at the volume's edges.
+        var edged = fit
+        edged.edges = true
+        edged.residual = residual(of: edged, samples: best.samples, width: width, depth: size.z)
+        if edged.residual < fit.residual { fit = edged }
+        return fit
+    }
+
+    /// ‖v − A q‖ / ‖v‖ of `fit` over `samples`.
+    func residual(of fit: Fit, samples: [[Double]], width: Int, depth: Int) -> Double {
+        let basis = Basis(width: width, depth: depth, radians: fit.degrees.map { fit.sign * $0 * .pi / 180 }, phases: fit.phases, edges: fit.edges)
+        var residual = 0.0, total = 0.0
+        for plane in samples {
+            let (r, t) = solve(plane, basis: basis, iterations: 40).residual
+            residual += r
+            total += t
+        }
+        return total > 0 ? (residual / total).squareRoot() : 0
     }
 
     /// Whether ``fitGeometry(_:size:axes:signs:angleSearch:)`` refines each angle on the volume.
@@ -320,16 +358,6 @@ public struct BackProjectionSplit: Sendable {
     /// measures the residual again.
     func refine(_ fit: Fit, samples: [[Double]], width: Int, depth: Int, search: Double) -> Fit {
         var fit = fit
-        let residualOf = { (fit: Fit) -> Double in
-            let basis = Basis(width: width, depth: depth, radians: fit.degrees.map { fit.sign * $0 * .pi / 180 }, phases: fit.phases)
-            var residual = 0.0, total = 0.0
-            for plane in samples {
-                let (r, t) = self.solve(plane, basis: basis, iterations: 40).residual
-                residual += r
-                total += t
-            }
-            return total > 0 ? (residual / total).squareRoot() : 0
-        }
         // Grids of (spacing, steps each side), coarse to fine, for each round.
         let first: [(Double, Int)] = (search > 0.1 ? [(0.1, Int((search / 0.1).rounded(.up)))] : []) + [(0.02, 4), (0.005, 3)]
         for grids in [first, [(0.01, 2), (0.003, 2)]] {
@@ -362,7 +390,7 @@ public struct BackProjectionSplit: Sendable {
             }
             fit = next
         }
-        fit.residual = residualOf(fit)
+        fit.residual = residual(of: fit, samples: samples, width: width, depth: depth)
         return fit
     }
 
@@ -426,7 +454,7 @@ public struct BackProjectionSplit: Sendable {
     ) -> Double {
         let planes = Planes(size: size, axis: fit.axis)
         let radians = fit.degrees.map { fit.sign * $0 * .pi / 180 }
-        let basis = Basis(width: planes.width, depth: size.z, radians: radians, phases: fit.phases)
+        let basis = Basis(width: planes.width, depth: size.z, radians: radians, phases: fit.phases, edges: fit.edges)
         let even = radians.indices.map { $0 % 2 == 0 }, odd = even.map { !$0 }
         var residuals = [(Double, Double)](repeating: (0, 0), count: planes.count)
         let lock = NSLock()

@@ -13,6 +13,10 @@ public final class ProgressReporter {
     private let start: Double
     private var lastPrint: Double
     private var printedAnything = false
+    /// The first update's time and amount: the rate for the ETA is measured from there, so
+    /// that work done before any unit completes (a whole-volume stage's global pass before its
+    /// first output section) does not count as the pace of the rest.
+    private var first: (time: Double, done: Int)?
 
     /// - Parameters:
     ///   - label: what is being done, such as `gaussian → out.mrc`.
@@ -38,17 +42,18 @@ public final class ProgressReporter {
         guard enabled else { return }
         let t = ProgressReporter.now()
         let elapsed = t - start
+        if first == nil { first = (t, done) }
         if isTerminal {
             guard t - lastPrint >= 0.2 || done >= total else { return }
             let fraction = Double(done) / Double(total)
             let width = 30
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            write("\r\(label) [\(bar)] \(Int(fraction * 100))% \(done)/\(total) \(unit) \(eta(done, elapsed))\u{1B}[K")
+            write("\r\(label) [\(bar)] \(Int(fraction * 100))% \(done)/\(total) \(unit) \(eta(done, t))\u{1B}[K")
         } else {
             // Lines only for runs long enough to wonder about: the first after 5 s, then every 10 s.
             guard elapsed >= 5, t - lastPrint >= (printedAnything ? 10 : 5) else { return }
-            write("\(label): \(Int(Double(done) * 100 / Double(total)))% (\(done)/\(total) \(unit)) \(eta(done, elapsed))\n")
+            write("\(label): \(Int(Double(done) * 100 / Double(total)))% (\(done)/\(total) \(unit)) \(eta(done, t))\n")
         }
         lastPrint = t
         printedAnything = true
@@ -61,9 +66,9 @@ public final class ProgressReporter {
         write(isTerminal ? "\r\(label): done in \(format(elapsed))\u{1B}[K\n" : "\(label): done in \(format(elapsed))\n")
     }
 
-    private func eta(_ done: Int, _ elapsed: Double) -> String {
-        guard done > 0, done < total else { return "" }
-        return "ETA \(format(elapsed * Double(total - done) / Double(done)))"
+    private func eta(_ done: Int, _ now: Double) -> String {
+        guard let first, done > first.done, done < total else { return "" }
+        return "ETA \(format((now - first.time) * Double(total - done) / Double(done - first.done)))"
     }
 
     private func format(_ seconds: Double) -> String {
