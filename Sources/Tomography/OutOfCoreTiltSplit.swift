@@ -103,7 +103,7 @@ final class OutOfCoreTiltSplit: TiltSplitEngine {
         samples = nil
         let layout = Layout(axis: geometry.fit.axis, size: size)
         let (bandPlanes, blockColumns) = passSizes(layout)
-        Log.info("out of core: bands of \(bandPlanes) planes across the tilt axis, blocks of \(blockColumns) frequencies, scratch in \(input.directory)")
+        Log.info("out of core: bands of \(bandPlanes) plane\(bandPlanes == 1 ? "" : "s") across the tilt axis, blocks of \(blockColumns) frequencies, scratch in \(input.directory)")
         let spectra = try (0..<3).map { i in
             try ScratchFile(purpose: "\(["volume", "first half", "second half"][i]) spectrum for s2s", bytes: Int64(layout.count * layout.spectrumBytes))
         }

@@ -16,11 +16,11 @@ import Tomography
 /// A pipe is first copied to an unlinked scratch file (as the masks' prepass would spool it), so
 /// either denoiser reads it from the start.
 struct S2SDefaultDenoiser {
-    /// The input the run reads (the scratch copy of stdin, when it was a pipe).
+    /// The input the run reads (`-` for stdin, which is then the scratch copy of the pipe).
     var input: String
     /// The split denoiser, with the geometry the probe found; nil for masks.
     var tiltSplit: TiltSplitDenoiser?
-    /// Keeps the copy of stdin open (and so alive) for the run.
+    /// The copy of stdin (standard input is a duplicate of its descriptor).
     private var spool: ScratchFile?
 
     /// Probes `input` for `s2s` run with `given` parameters; nil when the user chose the denoiser.
@@ -35,16 +35,29 @@ struct S2SDefaultDenoiser {
         try refuseTerminalOutput(output)
         try console.run {
             if input == "-" {
+                // The copy becomes standard input (a regular file at its start), so that both
+                // the probe and the run read it as `-`, and messages still say stdin.
                 let spool = try ScratchFile.spooling(try InputSource.open("-"), purpose: "spool of stdin")
                 choice.spool = spool
-                choice.input = "/proc/self/fd/\(spool.fd)"
+                try rewind(spool, asStandardInput: true)
             }
             choice.tiltSplit = try probe(choice.input, given: given.filter { S2SFactory.tiltParameters.contains($0.0) }, global: global, io: io, console: console)
+            if let spool = choice.spool { try rewind(spool, asStandardInput: false) }
             if choice.tiltSplit != nil, let first = network.first {
                 console.note("--\(first)\(network.count > 1 ? " and \(network.count - 1) more network parameters" : "") set masks, which this input does not need: ignored")
             }
         }
         return choice
+    }
+
+    /// Puts standard input at the start of `spool` (first making it a duplicate of it).
+    private static func rewind(_ spool: ScratchFile, asStandardInput: Bool) throws {
+        if asStandardInput, dup2(spool.fd, 0) < 0 {
+            throw FilterError.system(source: "stdin", operation: "replace standard input by its \(spool.purpose)", errno: errno)
+        }
+        guard lseek(0, 0, SEEK_SET) == 0 else {
+            throw FilterError.system(source: "stdin", operation: "rewind its \(spool.purpose)", errno: errno)
+        }
     }
 
     /// The split denoiser when `input` is a back-projection that fits, else nil (and why, on stderr).

@@ -63,6 +63,18 @@ struct SplitTiltsEndToEndTests {
         return String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").compactMap { Double($0) }
     }
 
+    /// ‖a − b‖ / ‖b‖ of two volumes, by numpy.
+    static func relativeDifference(_ a: String, _ b: String, in dir: URL) throws -> Double {
+        let run = try shell("""
+            python3 -c "
+            import numpy as np, mrcfile
+            a, b = mrcfile.read('\(a)').astype(float), mrcfile.read('\(b)').astype(float)
+            print(np.linalg.norm(a - b) / np.linalg.norm(b))"
+            """, in: dir)
+        try #require(run.status == 0, "\(run.stderr)")
+        return Double(String(decoding: run.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1
+    }
+
     @Test("split-tilts gives the even and odd tilts' reconstructions, whichever axis the tilt runs along")
     func splitsBothOrientations() throws {
         let dir = try makeTemporaryDirectory()
@@ -127,6 +139,7 @@ struct SplitTiltsEndToEndTests {
             \(Self.makeVolumes) &&
             $B split-tilts --tilts auto wbp-t.mrc a-t.mrc b-t.mrc 2> log.txt &&
             $B s2s < wbp.mrc > piped.mrc 2> piped.txt &&
+            $B s2s --memory 34M < wbp.mrc > piped-ooc.mrc 2> piped-ooc.txt &&
             $B s2s --quiet --tilts auto wbp.mrc file.mrc &&
             $B s2s --tilts detect \(quick) wbp.mrc detect.mrc 2> detect.txt &&
             $B synth --quiet --size 48x48x32 phantom.mrc &&
@@ -142,6 +155,12 @@ struct SplitTiltsEndToEndTests {
         let bytes = { (name: String) in try Data(contentsOf: dir.appendingPathComponent(name)).dropFirst(1024) }
         #expect(try bytes("piped.mrc") == bytes("file.mrc"))
         #expect(try bytes("detect.mrc") == bytes("file.mrc"))
+        // The geometry the probe found, then the split out of core (the budget too small for it
+        // in memory): the same to float rounding.
+        let ooc = try String(contentsOf: dir.appendingPathComponent("piped-ooc.txt"), encoding: .utf8)
+        #expect(ooc.contains("weighted back-projection") && ooc.contains("out of core: bands of"), "\(ooc)")
+        let difference = try Self.relativeDifference("piped-ooc.mrc", "piped.mrc", in: dir)
+        #expect(difference < 1e-5, "out of core against in memory: relative difference \(difference)")
         let detect = try String(contentsOf: dir.appendingPathComponent("detect.txt"), encoding: .utf8)
         #expect(detect.contains("--steps and 5 more network parameters set masks") && detect.contains("ignored"), "\(detect)")
         // A phantom is no back-projection: masks with --tilts detect, refused with --tilts auto.
@@ -180,13 +199,7 @@ struct SplitTiltsEndToEndTests {
         // Over the memory budget: out of core, the same result to float rounding.
         let ooc = try String(contentsOf: dir.appendingPathComponent("ooc.txt"), encoding: .utf8)
         #expect(ooc.contains("out of core: bands of"), "\(ooc)")
-        let same = try shell("""
-            python3 -c "
-            import numpy as np, mrcfile
-            a, b = mrcfile.read('s2s.mrc').astype(float), mrcfile.read('ooc.mrc').astype(float)
-            print(np.linalg.norm(a - b) / np.linalg.norm(a))"
-            """, in: dir)
-        let difference = Double(String(decoding: same.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1
+        let difference = try Self.relativeDifference("ooc.mrc", "s2s.mrc", in: dir)
         #expect(difference < 1e-5, "out of core against in memory: relative difference \(difference)")
         // Pure noise (the halves share nothing): almost nothing is kept.
         let kept = try shell("""
