@@ -108,7 +108,7 @@ final class OutOfCoreTiltSplit: TiltSplitEngine {
             try ScratchFile(purpose: "\(["volume", "first half", "second half"][i]) spectrum for s2s", bytes: Int64(layout.count * layout.spectrumBytes))
         }
         let residual = try transformBands(layout, bandPlanes: bandPlanes, geometry: geometry, into: spectra)
-        Log.info(String(format: "split into the reconstructions of alternate tilts in %.1f s, residual %.2f %%", ProgressReporter.now() - start, residual * 100))
+        TiltSplit.logSplit(since: start, residual: residual)
         let blocks = try FrequencyBlocks(layout: layout, columns: blockColumns)
         let sums = try blocks.sums(spectra, bins: bins)
         let wiener = HalfSpectrumWiener(sums, size: size)
@@ -169,11 +169,7 @@ final class OutOfCoreTiltSplit: TiltSplitEngine {
     private func moveBand(_ layout: Layout, planes: Range<Int>, _ band: UnsafeMutablePointer<Float>, write: Bool) throws {
         let (nx, ny) = (size.x, size.y)
         let move = { (offset: Int, count: Int, pointer: UnsafeMutablePointer<Float>) throws in
-            if write {
-                try self.input.write(UnsafeRawBufferPointer(start: pointer, count: count * 4), at: Int64(offset) * 4)
-            } else {
-                try self.input.read(into: UnsafeMutableRawBufferPointer(start: pointer, count: count * 4), at: Int64(offset) * 4)
-            }
+            try self.input.move(pointer, bytes: count * 4, at: Int64(offset) * 4, writing: write)
         }
         let n = planes.count
         for z in 0..<size.z {
@@ -286,12 +282,7 @@ private struct FrequencyBlocks {
         let bytes = range.count * 8
         for p in 0..<layout.count {
             let offset = Int64(p) * Int64(layout.spectrumBytes) + Int64(range.lowerBound * 8)
-            let pointer = buffer + p * columns * 2
-            if write {
-                try file.write(UnsafeRawBufferPointer(start: pointer, count: bytes), at: offset)
-            } else {
-                try file.read(into: UnsafeMutableRawBufferPointer(start: pointer, count: bytes), at: offset)
-            }
+            try file.move(buffer + p * columns * 2, bytes: bytes, at: offset, writing: write)
         }
     }
 

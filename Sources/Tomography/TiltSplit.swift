@@ -109,6 +109,11 @@ public struct TiltSplit: Sendable {
         return extended.count > degrees.count ? extended : nil
     }
 
+    /// Logs a split's time and relative residual (what the benchmarks read).
+    static func logSplit(since start: Double, residual: Double) {
+        Log.info(String(format: "split into the reconstructions of alternate tilts in %.1f s, residual %.2f %%", ProgressReporter.now() - start, residual * 100))
+    }
+
     /// The reconstructions of the even- and odd-numbered tilts of `volume`, and the relative
     /// residual of the per-plane fits; `progress` gets the planes done.
     public static func halves(

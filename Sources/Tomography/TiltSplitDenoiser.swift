@@ -121,7 +121,7 @@ final class InMemoryTiltSplit: TiltSplitEngine {
             try split.geometry(of: $0.baseAddress!, size: size, source: source, log: Log.info)
         }
         var (first, second, residual) = volume.withUnsafeBufferPointer { TiltSplit.halves(of: $0.baseAddress!, size: size, geometry: geometry) }
-        Log.info(String(format: "split into the reconstructions of alternate tilts in %.1f s, residual %.2f %%", ProgressReporter.now() - start, residual * 100))
+        TiltSplit.logSplit(since: start, residual: residual)
         let wiener = try HalfSpectrumWiener(first: &first, second: &second, size: size, bins: bins)
         return try wiener.filter(&volume)
     }

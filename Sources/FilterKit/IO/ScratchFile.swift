@@ -67,6 +67,16 @@ public final class ScratchFile {
         try SystemCalls.pwriteFully(fd, buffer, at: offset, target: "\(purpose) in \(directory)")
     }
 
+    /// Writes `bytes` bytes from `pointer` at byte `offset` (`writing`), or reads them into it:
+    /// for passes that move the same regions out and back.
+    public func move(_ pointer: UnsafeMutableRawPointer, bytes: Int, at offset: Int64, writing: Bool) throws {
+        if writing {
+            try write(UnsafeRawBufferPointer(start: pointer, count: bytes), at: offset)
+        } else {
+            try read(into: UnsafeMutableRawBufferPointer(start: pointer, count: bytes), at: offset)
+        }
+    }
+
     /// Fills all of `buffer` from byte `offset`; a short file is an error.
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws {
         let got = try SystemCalls.preadFully(fd, buffer, at: offset, source: "\(purpose) in \(directory)")
