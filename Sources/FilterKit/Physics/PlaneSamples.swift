@@ -7,8 +7,15 @@
 /// layout): for the Y axis plane `p` is row `y = p` of every section, for the X axis column `x = p`.
 public struct PlaneSamples: Sendable {
     public let size: Size3
-    /// Per axis, the planes held, by index.
-    private var planes: [BackProjectionSplit.Axis: [Int: [Float]]]
+    /// A plane held: plane `index` across `axis`.
+    private struct Plane: Sendable {
+        let axis: BackProjectionSplit.Axis
+        let index: Int
+        var values: [Float]
+    }
+    /// The planes held, filled in place as sections arrive (an array, not a dictionary of
+    /// arrays, so that filling one never copies the others).
+    private var planes: [Plane]
 
     /// Planes the detector samples per axis (at most).
     public static let detectorPlanes = 32
@@ -31,13 +38,11 @@ public struct PlaneSamples: Sendable {
     /// ``absorb(_:from:count:)``.
     public init(size: Size3, axes: [BackProjectionSplit.Axis] = BackProjectionSplit.Axis.allCases) {
         self.size = size
-        var planes: [BackProjectionSplit.Axis: [Int: [Float]]] = [:]
-        for axis in axes {
+        planes = axes.flatMap { axis in
             let count = Self.count(axis, size: size)
             let wanted = Set(Self.indices(count: count, wanted: Self.detectorPlanes) + Self.indices(count: count, wanted: Self.fitPlanes))
-            planes[axis] = Dictionary(uniqueKeysWithValues: wanted.map { ($0, [Float](repeating: 0, count: size.z * Self.width(axis, size: size))) })
+            return wanted.sorted().map { Plane(axis: axis, index: $0, values: [Float](repeating: 0, count: size.z * Self.width(axis, size: size))) }
         }
-        self.planes = planes
     }
 
     /// The samples of a volume in memory (`size.voxelCount` floats, X fastest).
@@ -58,17 +63,16 @@ public struct PlaneSamples: Sendable {
     /// Copies what the planes hold of sections `z ..< z + count` (whole sections, X fastest).
     public mutating func absorb(_ sections: UnsafePointer<Float>, from z: Int, count: Int) {
         let (nx, ny) = (size.x, size.y)
-        for (axis, byIndex) in planes {
-            for p in byIndex.keys {
-                let width = Self.width(axis, size: size)
-                planes[axis]![p]!.withUnsafeMutableBufferPointer { plane in
-                    for k in 0..<count {
-                        let section = sections + k &* nx &* ny, row = plane.baseAddress! + (z &+ k) &* width
-                        if axis == .y {
-                            row.update(from: section + p &* nx, count: nx)
-                        } else {
-                            for y in 0..<ny { row[y] = section[y &* nx &+ p] }
-                        }
+        for i in planes.indices {
+            let (axis, p) = (planes[i].axis, planes[i].index)
+            let width = Self.width(axis, size: size)
+            planes[i].values.withUnsafeMutableBufferPointer { plane in
+                for k in 0..<count {
+                    let section = sections + k &* nx &* ny, row = plane.baseAddress! + (z &+ k) &* width
+                    if axis == .y {
+                        row.update(from: section + p &* nx, count: nx)
+                    } else {
+                        for y in 0..<ny { row[y] = section[y &* nx &+ p] }
                     }
                 }
             }
@@ -76,11 +80,11 @@ public struct PlaneSamples: Sendable {
     }
 
     /// The axes sampled.
-    public var axes: [BackProjectionSplit.Axis] { BackProjectionSplit.Axis.allCases.filter { planes[$0] != nil } }
+    public var axes: [BackProjectionSplit.Axis] { BackProjectionSplit.Axis.allCases.filter { axis in planes.contains { $0.axis == axis } } }
 
     /// Plane `p` across `axis` (`size.z × width` floats), which must be one of the samples.
     public func plane(_ p: Int, axis: BackProjectionSplit.Axis) -> [Float] {
-        guard let plane = planes[axis]?[p] else { preconditionFailure("plane \(p) across \(axis) was not sampled") }
-        return plane
+        guard let plane = planes.first(where: { $0.axis == axis && $0.index == p }) else { preconditionFailure("plane \(p) across \(axis) was not sampled") }
+        return plane.values
     }
 }
