@@ -10,9 +10,10 @@
 #   the same way: real-xy (X and Y swapped: tilt axis along X), real-odd (the odd half denoised,
 #   scored against the even one), real-b (another crop, 40:168,380:572,60:252, mostly outside the
 #   cell), real-c (a larger crop, 160×256×256 at 20:180,100:356,300:556, X and Y swapped),
-#   real-bin2 (the whole field of view at 20 Å, 100×315×326), real-full (the whole field of
-#   view at 10 Å, 200×630×652, 314 MiB: more than the default --memory, so out of core; about
-#   15 minutes);
+#   real-d (a crop of the whole depth, 200×256×256 at 0:200,330:586,40:296: split in two
+#   windows of 128 sections), real-bin2 (the whole field of view at 20 Å, 100×315×326: two
+#   windows of 64), real-full (the whole field of view at 10 Å, 200×630×652, 314 MiB: more than
+#   the default --memory, so each window out of core; about 15 minutes);
 # - phantoms: tune_tomo, tune_tomo with X and Y swapped, tune_white (psnr_affine against the
 #   clean volume, `stdio-filter score`), next to the oracle Gaussian.
 # A preview of the real crop (noisy, best Gaussian, s2s) is drawn into bench-out/real-preview.png.
@@ -23,7 +24,7 @@ source "$(dirname "$0")/lib/bench.sh"
 swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
 BIN="$(swift build -c release --show-bin-path)/stdio-filter"
 SHARED=../shared
-CASES=("${@:-real real-xy real-odd real-b real-c real-bin2 real-full tune_tomo tune_tomo-xy tune_white}")
+CASES=("${@:-real real-xy real-odd real-b real-c real-d real-bin2 real-full tune_tomo tune_tomo-xy tune_white}")
 read -r -a CASES <<< "${CASES[*]}"
 read -r -a EXTRA <<< "${S2S_ARGS:-}"
 
@@ -80,12 +81,13 @@ echo "| data | method | score | × best Gaussian | wall time |"
 echo "|---|---|---:|---:|---:|"
 for case in "${CASES[@]}"; do
   case "$case" in
-    real|real-xy|real-odd|real-b|real-c|real-bin2|real-full)
+    real|real-xy|real-odd|real-b|real-c|real-d|real-bin2|real-full)
       case "$case" in
         real|real-odd) real_halves real --thickness 200 --crop 36:164,219:411,230:422 ;;
         real-xy) real_halves real-xy --thickness 200 --crop 36:164,219:411,230:422 --transpose-xy ;;
         real-b) real_halves real-b --thickness 200 --crop 40:168,380:572,60:252 ;;
         real-c) real_halves real-c --thickness 200 --crop 20:180,100:356,300:556 --transpose-xy ;;
+        real-d) real_halves real-d --thickness 200 --crop 0:200,330:586,40:296 ;;
         real-bin2) real_halves real-bin2 --bin 2 --thickness 100 ;;
         real-full) real_halves real-full --thickness 200 ;;
       esac

@@ -15,13 +15,35 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     public let bins: Int
     /// The geometry when already found (by a probe before the run), else found on the volume.
     public let knownGeometry: TiltSplit.Geometry?
+    /// How deep the windows of sections split on their own are (``DepthWindows``).
+    public let window: Window
+
+    /// How deep a window of sections is.
+    public enum Window: Sendable, Equatable {
+        /// ``DepthWindows/defaultAngstroms`` at the volume's voxel size.
+        case auto
+        /// This many sections.
+        case sections(Int)
+        /// The whole volume in one.
+        case whole
+
+        /// The windows over `input`'s sections.
+        public func windows(for input: VolumeInfo) -> DepthWindows {
+            switch self {
+            case .auto: DepthWindows(depth: input.size.z, window: DepthWindows.sections(forVoxel: input.voxelSize.z))
+            case .sections(let n): DepthWindows(depth: input.size.z, window: n)
+            case .whole: DepthWindows(depth: input.size.z, window: input.size.z)
+            }
+        }
+    }
 
     private var engine: (any TiltSplitEngine)?
 
-    public init(name: String = "s2s", split: TiltSplit, bins: Int = HalfSpectrumWiener.defaultBins, geometry: TiltSplit.Geometry? = nil) {
+    public init(name: String = "s2s", split: TiltSplit, bins: Int = HalfSpectrumWiener.defaultBins, window: Window = .auto, geometry: TiltSplit.Geometry? = nil) {
         self.name = name
         self.split = split
         self.bins = bins
+        self.window = window
         self.knownGeometry = geometry
     }
 
@@ -36,13 +58,24 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     }
 
     /// The mode names in reservations.
-    static let inMemory = "in memory (split and spectra)", outOfCore = "out of core (bands of planes, scratch files)"
+    static let inMemory = "in memory (split and spectra)", outOfCore = "out of core (bands of planes, scratch files)",
+        windowed = "in windows of sections (scratch files)"
 
     public func minimumBytes(for input: VolumeInfo) -> Int {
-        min(InMemoryTiltSplit.bytes(input.size), OutOfCoreTiltSplit.minimumBytes(input.size))
+        let windows = window.windows(for: input)
+        guard windows.windows.count == 1 else { return WindowedTiltSplit.minimumBytes(input.size, windows: windows) }
+        return min(InMemoryTiltSplit.bytes(input.size), OutOfCoreTiltSplit.minimumBytes(input.size))
     }
 
     public func reserve(for input: VolumeInfo, available: Int) -> WholeVolumeReservation? {
+        let windows = window.windows(for: input)
+        if windows.windows.count > 1 {
+            // A window in memory if it fits, else as much as there is for its out-of-core engine.
+            let inMemory = InMemoryTiltSplit.bytes(WindowedTiltSplit.windowSize(input.size, windows)) + WindowedTiltSplit.chunkBytes(input.size)
+            let bytes = max(min(inMemory, available), PlaneSamples.bytes(for: input.size))
+            guard WindowedTiltSplit.minimumBytes(input.size, windows: windows) <= available, bytes <= available else { return nil }
+            return WholeVolumeReservation(mode: Self.windowed, bytes: bytes)
+        }
         let inMemory = InMemoryTiltSplit.bytes(input.size)
         if inMemory <= available { return WholeVolumeReservation(mode: Self.inMemory, bytes: inMemory) }
         guard OutOfCoreTiltSplit.minimumBytes(input.size) <= available else { return nil }
@@ -50,10 +83,17 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     }
 
     public func begin(input: VolumeInfo, reservation: WholeVolumeReservation) throws {
-        let bins = Self.bins(bins, for: input.size)
-        engine = reservation.mode == Self.inMemory
-            ? InMemoryTiltSplit(size: input.size, bins: bins)
-            : try OutOfCoreTiltSplit(size: input.size, bins: bins, bytes: reservation.bytes, sampleGeometry: knownGeometry == nil)
+        switch reservation.mode {
+        case Self.inMemory:
+            engine = InMemoryTiltSplit(size: input.size, bins: Self.bins(bins, for: input.size))
+        case Self.windowed:
+            let windows = window.windows(for: input)
+            engine = try WindowedTiltSplit(
+                size: input.size, bins: Self.bins(bins, for: WindowedTiltSplit.windowSize(input.size, windows)), bytes: reservation.bytes,
+                windows: windows, sampleGeometry: knownGeometry == nil)
+        default:
+            engine = try OutOfCoreTiltSplit(size: input.size, bins: Self.bins(bins, for: input.size), bytes: reservation.bytes, sampleGeometry: knownGeometry == nil)
+        }
     }
 
     public func absorb(_ sections: UnsafePointer<Float>, from z: Int, count: Int) throws {

@@ -37,6 +37,17 @@ public struct BackProjectionSplit: Sendable {
         /// Whether each tilt reaches only the voxels whose ray falls on its projection (a
         /// reconstruction of the whole field of view, centred): kept when it fits better.
         public var edges = false
+        /// Where the volume being split lies along Z in the reconstruction this fit describes:
+        /// its centre minus the reconstruction's, in voxels (a window of sections of a deeper
+        /// tomogram: ``window(from:depth:of:)``); 0 for the whole reconstruction.
+        public var depthOffset = 0.0
+
+        /// The fit of sections `start ..< start + depth` of a reconstruction `total` sections deep.
+        public func window(from start: Int, depth: Int, of total: Int) -> Fit {
+            var fit = self
+            fit.depthOffset = depthOffset + Double(start) + Double(depth - 1) / 2 - Double(total - 1) / 2
+            return fit
+        }
 
         public var description: String {
             String(format: "tilt axis %@, angles %@, residual %.2f %%%@", axis.rawValue.uppercased(), sign > 0 ? "as given" : "negated", residual * 100, edges ? " (projection edges at the volume's)" : "")
@@ -69,18 +80,23 @@ public struct BackProjectionSplit: Sendable {
         /// edge a projection adds nothing, a jump no interpolated profile can follow).
         let reach: [Range<Int>]
 
-        init(width: Int, depth: Int, radians: [Double], phases: [Double], edges: Bool = false) {
+        /// `depthOffset`: ``Fit/depthOffset`` (the rows are a window of the reconstruction's, so
+        /// each tilt's grid and edges lie where they do in the whole).
+        init(width: Int, depth: Int, radians: [Double], phases: [Double], edges: Bool = false, depthOffset: Double = 0) {
             self.width = width
             self.depth = depth
+            let sines = radians.map(sin)
             cosines = radians.map(cos)
-            sines = radians.map(sin)
+            self.sines = sines
             let ac = Double(width - 1) / 2, zc = Double(depth - 1) / 2
+            // u − ac = (a − ac)·cos + (z − zc + depthOffset)·sin + phase.
+            let phases = zip(phases, sines).map { $0 + depthOffset * $1 }
             var reach: [Range<Int>] = []
             for z in 0..<depth {
                 for k in radians.indices {
                     guard edges else { reach.append(0..<width); continue }
                     // 0 ≤ (a − ac)·cos + (z − zc)·sin + ac ≤ width − 1, cos > 0.
-                    let shift = (Double(z) - zc) * sines[k]
+                    let shift = (Double(z) - zc + depthOffset) * sines[k]
                     let low = max(0, Int(((-ac - shift) / cosines[k] + ac - 1e-9).rounded(.up)))
                     let high = min(width - 1, Int(((ac - shift) / cosines[k] + ac + 1e-9).rounded(.down)))
                     reach.append(low <= high ? low..<high + 1 : 0..<0)
@@ -340,7 +356,7 @@ public struct BackProjectionSplit: Sendable {
 
     /// ‖v − A q‖ / ‖v‖ of `fit` over `samples`.
     func residual(of fit: Fit, samples: [[Double]], width: Int, depth: Int) -> Double {
-        let basis = Basis(width: width, depth: depth, radians: fit.degrees.map { fit.sign * $0 * .pi / 180 }, phases: fit.phases, edges: fit.edges)
+        let basis = Basis(width: width, depth: depth, radians: fit.degrees.map { fit.sign * $0 * .pi / 180 }, phases: fit.phases, edges: fit.edges, depthOffset: fit.depthOffset)
         var residual = 0.0, total = 0.0
         for plane in samples {
             let (r, t) = solve(plane, basis: basis, iterations: 40).residual
@@ -454,7 +470,7 @@ public struct BackProjectionSplit: Sendable {
     ) -> Double {
         let planes = Planes(size: size, axis: fit.axis)
         let radians = fit.degrees.map { fit.sign * $0 * .pi / 180 }
-        let basis = Basis(width: planes.width, depth: size.z, radians: radians, phases: fit.phases, edges: fit.edges)
+        let basis = Basis(width: planes.width, depth: size.z, radians: radians, phases: fit.phases, edges: fit.edges, depthOffset: fit.depthOffset)
         let even = radians.indices.map { $0 % 2 == 0 }, odd = even.map { !$0 }
         var residuals = [(Double, Double)](repeating: (0, 0), count: planes.count)
         let lock = NSLock()

@@ -61,17 +61,18 @@ public enum S2SFactory: StageFactory {
         StageParameter("tilt-axis", .choice(["auto", "y", "x"]), default: "auto", help: "with --tilts: the tilt axis in the volume (auto: the one that fits)"),
         StageParameter("max-residual", .number(0.001...1), default: "0.05", help: "with --tilts: refuse a volume the back-projection fits worse than this"),
         StageParameter("spectrum-bins", .integer(2...64), default: "16", help: "with --tilts: bins per axis of the spectrum measured between the halves"),
+        StageParameter("split-depth", .path, default: "auto", help: "with --tilts: sections per window of a deeper tomogram, each window split and filtered on its own and blended (auto: 1280 A at the voxel size, 128 when unknown; whole: one window)"),
     ] + S2SParameters.tiling
 
     /// The parameters that `s2s --tilts` reads (the split and its filter; the others set the network).
-    public static let tiltParameters: Set<String> = ["tilts", "tilt-axis", "max-residual", "spectrum-bins"]
+    public static let tiltParameters: Set<String> = ["tilts", "tilt-axis", "max-residual", "spectrum-bins", "split-depth"]
 
     public static func make(_ p: StageParameters) throws -> any Stage {
         let tilts = p.text("tilts")
         if tilts != "none", tilts != "detect" { return try makeTiltSplit(p) }
         // The split's parameters are checked whichever denoiser runs (a bad value must not wait
         // for its input, in a chain either).
-        _ = (try p.choice("tilt-axis"), try p.number("max-residual"), try p.integer("spectrum-bins"))
+        _ = (try p.choice("tilt-axis"), try p.number("max-residual"), try p.integer("spectrum-bins"), try splitDepth(p))
         var s = try S2SParameters.settings(p)
         // Every parameter is checked, whichever the mask uses.
         let (maskName, block, line, threshold) = (try p.choice("mask"), try p.integer("block"), try p.integer("line"), try p.number("noise-threshold"))
@@ -94,7 +95,21 @@ public enum S2SFactory: StageFactory {
                 expected: "no network parameter with --tilts: s2s --tilts filters the tomogram by the spectrum its split halves share, without a network (--tilts none for masks)")
         }
         let split = try TiltSplit(tilts: p.text("tilts"), axis: try p.choice("tilt-axis"), maxResidual: try p.number("max-residual"))
-        return TiltSplitDenoiser(split: split, bins: try p.integer("spectrum-bins"))
+        return TiltSplitDenoiser(split: split, bins: try p.integer("spectrum-bins"), window: try splitDepth(p))
+    }
+
+    /// `--split-depth`: auto, whole, or a number of sections (at least ``TiltSplit/minimumEdge``).
+    static func splitDepth(_ p: StageParameters) throws -> TiltSplitDenoiser.Window {
+        let text = p.text("split-depth")
+        switch text {
+        case "auto": return .auto
+        case "whole": return .whole
+        default:
+            guard let sections = Int(text), sections >= TiltSplit.minimumEdge else {
+                throw FilterError.invalidParameter(name: "split-depth", value: text, expected: "auto, whole, or a number of sections of at least \(TiltSplit.minimumEdge)")
+            }
+            return .sections(sections)
+        }
     }
 }
 

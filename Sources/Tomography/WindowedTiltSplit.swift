@@ -1,0 +1,120 @@
+import FilterKit
+import Foundation
+
+/// ``TiltSplitDenoiser`` on a tomogram deeper than its window (``DepthWindows``): the geometry
+/// found once on the whole volume, then each window of sections split and filtered on its own
+/// (in memory or out of core, whichever fits), and the windows blended across their overlaps.
+///
+/// The sections go to a scratch copy as they arrive; the blended result to a second scratch
+/// file, which ``emit(_:into:)`` reads. Memory: one window's engine and a few sections.
+final class WindowedTiltSplit: TiltSplitEngine {
+    let size: Size3
+    let bins: Int
+    let bytes: Int
+    /// The windows planned; deeper ones when the geometry has too many tilts for them.
+    private(set) var windows: DepthWindows
+    private let input: ScratchFile
+    private let output: ScratchFile
+    private var samples: PlaneSamples?
+
+    /// Sections moved at a time between the scratch files and a window's engine.
+    private static let chunkSections = 4
+
+    init(size: Size3, bins: Int, bytes: Int, windows: DepthWindows, sampleGeometry: Bool) throws {
+        self.size = size
+        self.bins = bins
+        self.bytes = bytes
+        self.windows = windows
+        let volume = Int64(size.voxelCount) * 4
+        input = try ScratchFile(purpose: "scratch copy of the tomogram for s2s", bytes: volume)
+        output = try ScratchFile(purpose: "s2s's blended windows", bytes: volume)
+        samples = sampleGeometry ? PlaneSamples(size: size) : nil
+    }
+
+    /// Bytes of the sections moved at a time (two buffers).
+    static func chunkBytes(_ size: Size3) -> Int { 2 * chunkSections * size.sectionVoxels * 4 }
+
+    /// The size of the deepest window.
+    static func windowSize(_ size: Size3, _ windows: DepthWindows) -> Size3 {
+        Size3(x: size.x, y: size.y, z: windows.windows.map(\.count).max()!)
+    }
+
+    /// The least memory: the deepest window out of core, the chunks and the sample planes.
+    static func minimumBytes(_ size: Size3, windows: DepthWindows) -> Int {
+        max(OutOfCoreTiltSplit.minimumBytes(windowSize(size, windows)) + chunkBytes(size), PlaneSamples.bytes(for: size))
+    }
+
+    func absorb(_ sections: UnsafePointer<Float>, from z: Int, count: Int) throws {
+        try input.write(UnsafeRawBufferPointer(start: sections, count: count * size.sectionVoxels * 4), at: offset(z))
+        samples?.absorb(sections, from: z, count: count)
+    }
+
+    private func offset(_ z: Int) -> Int64 { Int64(z) * Int64(size.sectionVoxels) * 4 }
+
+    func finish(split: TiltSplit, knownGeometry: TiltSplit.Geometry?, source: String) throws -> HalfSpectrumWiener.Summary {
+        let geometry = try knownGeometry ?? split.geometry(of: samples!, source: source, log: Log.info)
+        samples = nil
+        let width = geometry.fit.axis == .y ? size.x : size.y
+        let least = DepthWindows.minimumSections(tilts: geometry.fit.degrees.count, width: width)
+        if windows.windows[0].count < least {
+            windows = DepthWindows(depth: size.z, window: min(size.z, least))
+        }
+        if windows.windows.count == 1 {
+            Log.info("split whole: \(geometry.fit.degrees.count) tilts on planes \(width) wide need windows of at least \(least) sections")
+        } else {
+            Log.info("split and filtered in \(windows.windows.count) windows of sections along Z: \(windows.windows.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", "))")
+        }
+        let weights = windows.weights
+        let plane = size.sectionVoxels
+        var chunk = [Float](repeating: 0, count: Self.chunkSections * plane), blended = chunk
+        var summary = HalfSpectrumWiener.Summary(keptPower: 0, signalShare: 0)
+        var written = 0
+        for (window, weight) in zip(windows.windows, weights) {
+            let windowSize = Size3(x: size.x, y: size.y, z: window.count)
+            let engineBytes = bytes - Self.chunkBytes(size)
+            let engine: any TiltSplitEngine = InMemoryTiltSplit.bytes(windowSize) <= engineBytes
+                ? InMemoryTiltSplit(size: windowSize, bins: bins)
+                : try OutOfCoreTiltSplit(size: windowSize, bins: bins, bytes: engineBytes, sampleGeometry: false)
+            for z0 in stride(from: window.lowerBound, to: window.upperBound, by: Self.chunkSections) {
+                let n = min(Self.chunkSections, window.upperBound - z0)
+                try chunk.withUnsafeMutableBytes { try input.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<n * plane * 4]), at: offset(z0)) }
+                try chunk.withUnsafeBufferPointer { try engine.absorb($0.baseAddress!, from: z0 - window.lowerBound, count: n) }
+            }
+            var windowGeometry = geometry
+            windowGeometry.fit = geometry.fit.window(from: window.lowerBound, depth: window.count, of: size.z)
+            let part = try engine.finish(split: split, knownGeometry: windowGeometry, source: source)
+            let share = Double(window.count) / Double(windows.windows.reduce(0) { $0 + $1.count })
+            summary.keptPower += share * part.keptPower
+            summary.signalShare += share * part.signalShare
+            // Blend: sections already written by earlier windows get this window's part added.
+            for z0 in stride(from: window.lowerBound, to: window.upperBound, by: Self.chunkSections) {
+                let n = min(Self.chunkSections, window.upperBound - z0)
+                try chunk.withUnsafeMutableBufferPointer { try engine.emit(z0 - window.lowerBound..<z0 - window.lowerBound + n, into: $0.baseAddress!) }
+                let earlier = max(0, min(n, written - z0))
+                if earlier > 0 {
+                    try blended.withUnsafeMutableBytes { try output.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<earlier * plane * 4]), at: offset(z0)) }
+                }
+                chunk.withUnsafeBufferPointer { c in
+                    blended.withUnsafeMutableBufferPointer { b in
+                        for s in 0..<n {
+                            let w = weight[z0 - window.lowerBound + s]
+                            let (from, to) = (c.baseAddress! + s * plane, b.baseAddress! + s * plane)
+                            if s < earlier {
+                                for i in 0..<plane { to[i] += w * from[i] }
+                            } else {
+                                for i in 0..<plane { to[i] = w * from[i] }
+                            }
+                        }
+                    }
+                }
+                try blended.withUnsafeBytes { try output.write(UnsafeRawBufferPointer(rebasing: $0[0..<n * plane * 4]), at: offset(z0)) }
+            }
+            written = max(written, window.upperBound)
+        }
+        return summary
+    }
+
+    func emit(_ sections: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
+        try output.read(into: UnsafeMutableRawBufferPointer(start: destination, count: sections.count * size.sectionVoxels * 4), at: offset(sections.lowerBound))
+    }
+}
