@@ -211,7 +211,18 @@ struct SplitTiltsEndToEndTests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("tmp").path)
         #expect(leftovers.isEmpty, "\(leftovers)")
 
+        // Windows of sections: 64 sections in two windows of 48, each split on its own, denoise
+        // as well.
+        let windowed = try shell("$B s2s --tilts -60:60:7.5 --split-depth 48 signal.mrc windowed.mrc", in: dir)
+        #expect(windowed.status == 0, "\(windowed.stderr)")
+        #expect(windowed.stderr.contains("in 2 windows of sections along Z: 0..<48, 16..<64"), "\(windowed.stderr)")
+        let windowedScores = try Self.correlationsWithClean(["signal.mrc", "windowed.mrc"], in: dir)
+        #expect(windowedScores.count == 2 && windowedScores[1] > windowedScores[0] + 0.5, "correlation with the clean volume: input, windows: \(windowedScores)")
+        let windowDifference = try Self.relativeDifference("windowed.mrc", "s2s.mrc", in: dir)
+        #expect(windowDifference > 1e-4, "windows against one: relative difference \(windowDifference)")
+
         for (arguments, status, words) in [
+            ("s2s --split-depth 4 wbp.mrc out.mrc", Int32(64), "split-depth"),
             ("s2s --tilts \(Self.angles) --mask xline wbp.mrc out.mrc", Int32(64), "no network parameter with --tilts"),
             ("s2s --tilts \(Self.angles) --tilt-axis z wbp.mrc out.mrc", 64, "tilt-axis"),
             ("s2s --tilts \(Self.angles) white.mrc out.mrc", 1, "residual"),

@@ -61,7 +61,7 @@ public enum S2SFactory: StageFactory {
         StageParameter("tilt-axis", .choice(["auto", "y", "x"]), default: "auto", help: "with --tilts: the tilt axis in the volume (auto: the one that fits)"),
         StageParameter("max-residual", .number(0.001...1), default: "0.05", help: "with --tilts: refuse a volume the back-projection fits worse than this"),
         StageParameter("spectrum-bins", .integer(2...64), default: "16", help: "with --tilts: bins per axis of the spectrum measured between the halves"),
-        StageParameter("split-depth", .path, default: "auto", help: "with --tilts: sections per window of a deeper tomogram, each window split and filtered on its own and blended (auto: 1280 A at the voxel size, 128 when unknown; whole: one window)"),
+        StageParameter("split-depth", .text, default: "auto", help: "with --tilts: sections per window of a deeper tomogram, each window split and filtered on its own and blended (auto: 1280 A at the voxel size, 128 when unknown; whole: one window)"),
     ] + S2SParameters.tiling
 
     /// The parameters that `s2s --tilts` reads (the split and its filter; the others set the network).
