@@ -7,7 +7,9 @@ import Foundation
 ///
 /// A whole-volume stage: in memory when about four volumes' worth of floats fit the budget
 /// (``InMemoryTiltSplit``), else out of core (``OutOfCoreTiltSplit``: the same result through
-/// scratch files, in a band of planes across the tilt axis at a time).
+/// scratch files, in a band of planes across the tilt axis at a time). A volume deeper than its
+/// ``window`` is split and filtered in overlapping windows of sections, each by one of those
+/// engines, and blended (``WindowedTiltSplit``, ``DepthWindows``).
 public final class TiltSplitDenoiser: WholeVolumeStage {
     public let name: String
     public let split: TiltSplit

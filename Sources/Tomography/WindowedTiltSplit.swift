@@ -64,6 +64,12 @@ final class WindowedTiltSplit: TiltSplitEngine {
         } else {
             Log.info("split and filtered in \(windows.windows.count) windows of sections along Z: \(windows.windows.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", "))")
         }
+        let engineBytes = bytes - Self.chunkBytes(size)
+        let needed = OutOfCoreTiltSplit.minimumBytes(Self.windowSize(size, windows))
+        guard needed <= engineBytes else {
+            // Only when the windows had to deepen for the tilts found (the plan assumed fewer).
+            throw FilterError.memoryBudget(what: "s2s splitting windows of \(windows.windows[0].count) sections (\(geometry.fit.degrees.count) tilts)", needed: needed + Self.chunkBytes(size), budget: bytes)
+        }
         let weights = windows.weights
         let plane = size.sectionVoxels
         var chunk = [Float](repeating: 0, count: Self.chunkSections * plane), blended = chunk
@@ -71,7 +77,6 @@ final class WindowedTiltSplit: TiltSplitEngine {
         var written = 0
         for (window, weight) in zip(windows.windows, weights) {
             let windowSize = Size3(x: size.x, y: size.y, z: window.count)
-            let engineBytes = bytes - Self.chunkBytes(size)
             let engine: any TiltSplitEngine = InMemoryTiltSplit.bytes(windowSize) <= engineBytes
                 ? InMemoryTiltSplit(size: windowSize, bins: bins)
                 : try OutOfCoreTiltSplit(size: windowSize, bins: bins, bytes: engineBytes, sampleGeometry: false)
