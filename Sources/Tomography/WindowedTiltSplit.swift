@@ -45,11 +45,14 @@ final class WindowedTiltSplit: TiltSplitEngine {
     }
 
     func absorb(_ sections: UnsafePointer<Float>, from z: Int, count: Int) throws {
-        try input.write(UnsafeRawBufferPointer(start: sections, count: count * size.sectionVoxels * 4), at: offset(z))
+        try move(input, z..<z + count, UnsafeMutablePointer(mutating: sections), writing: true)
         samples?.absorb(sections, from: z, count: count)
     }
 
-    private func offset(_ z: Int) -> Int64 { Int64(z) * Int64(size.sectionVoxels) * 4 }
+    /// Writes `sections` from `pointer` to `file` (`writing`), or reads them into it.
+    private func move(_ file: ScratchFile, _ sections: Range<Int>, _ pointer: UnsafeMutablePointer<Float>, writing: Bool) throws {
+        try file.move(pointer, bytes: sections.count * size.sectionVoxels * 4, at: Int64(sections.lowerBound) * Int64(size.sectionVoxels) * 4, writing: writing)
+    }
 
     func finish(split: TiltSplit, knownGeometry: TiltSplit.Geometry?, source: String) throws -> HalfSpectrumWiener.Summary {
         let geometry = try knownGeometry ?? split.geometry(of: samples!, source: source, log: Log.info)
@@ -75,6 +78,7 @@ final class WindowedTiltSplit: TiltSplitEngine {
         var chunk = [Float](repeating: 0, count: Self.chunkSections * plane), blended = chunk
         var summary = HalfSpectrumWiener.Summary(keptPower: 0, signalShare: 0)
         var written = 0
+        let windowedSections = windows.windows.reduce(0) { $0 + $1.count }
         for (window, weight) in zip(windows.windows, weights) {
             let windowSize = Size3(x: size.x, y: size.y, z: window.count)
             let engine: any TiltSplitEngine = InMemoryTiltSplit.bytes(windowSize) <= engineBytes
@@ -82,13 +86,13 @@ final class WindowedTiltSplit: TiltSplitEngine {
                 : try OutOfCoreTiltSplit(size: windowSize, bins: bins, bytes: engineBytes, sampleGeometry: false)
             for z0 in stride(from: window.lowerBound, to: window.upperBound, by: Self.chunkSections) {
                 let n = min(Self.chunkSections, window.upperBound - z0)
-                try chunk.withUnsafeMutableBytes { try input.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<n * plane * 4]), at: offset(z0)) }
+                try chunk.withUnsafeMutableBufferPointer { try move(input, z0..<z0 + n, $0.baseAddress!, writing: false) }
                 try chunk.withUnsafeBufferPointer { try engine.absorb($0.baseAddress!, from: z0 - window.lowerBound, count: n) }
             }
             var windowGeometry = geometry
             windowGeometry.fit = geometry.fit.window(from: window.lowerBound, depth: window.count, of: size.z)
             let part = try engine.finish(split: split, knownGeometry: windowGeometry, source: source)
-            let share = Double(window.count) / Double(windows.windows.reduce(0) { $0 + $1.count })
+            let share = Double(window.count) / Double(windowedSections)
             summary.keptPower += share * part.keptPower
             summary.signalShare += share * part.signalShare
             // Blend: sections already written by earlier windows get this window's part added.
@@ -97,7 +101,7 @@ final class WindowedTiltSplit: TiltSplitEngine {
                 try chunk.withUnsafeMutableBufferPointer { try engine.emit(z0 - window.lowerBound..<z0 - window.lowerBound + n, into: $0.baseAddress!) }
                 let earlier = max(0, min(n, written - z0))
                 if earlier > 0 {
-                    try blended.withUnsafeMutableBytes { try output.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<earlier * plane * 4]), at: offset(z0)) }
+                    try blended.withUnsafeMutableBufferPointer { try move(output, z0..<z0 + earlier, $0.baseAddress!, writing: false) }
                 }
                 chunk.withUnsafeBufferPointer { c in
                     blended.withUnsafeMutableBufferPointer { b in
@@ -112,7 +116,7 @@ final class WindowedTiltSplit: TiltSplitEngine {
                         }
                     }
                 }
-                try blended.withUnsafeBytes { try output.write(UnsafeRawBufferPointer(rebasing: $0[0..<n * plane * 4]), at: offset(z0)) }
+                try blended.withUnsafeMutableBufferPointer { try move(output, z0..<z0 + n, $0.baseAddress!, writing: true) }
             }
             written = max(written, window.upperBound)
         }
@@ -120,6 +124,6 @@ final class WindowedTiltSplit: TiltSplitEngine {
     }
 
     func emit(_ sections: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
-        try output.read(into: UnsafeMutableRawBufferPointer(start: destination, count: sections.count * size.sectionVoxels * 4), at: offset(sections.lowerBound))
+        try move(output, sections, destination, writing: false)
     }
 }
