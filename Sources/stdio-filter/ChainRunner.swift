@@ -12,6 +12,12 @@ struct ChainOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Output sections per step (default: the thickest that fits --memory).", valueName: "n"))
     var slab: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Work on bricks of this X-Y size instead of whole sections (default: bricks only when one whole section does not fit --memory; --verbose says which).",
+            valueName: "XxY"))
+    var brick: BrickSize?
+
     @Option(help: ArgumentHelp("Threads for compute stages (default: the CPUs this process may use, as taskset or SLURM set them).", valueName: "n"))
     var threads: Int?
 
@@ -38,6 +44,17 @@ struct ChainOptions: ParsableArguments {
     var outputType: ElementType? { type ?? mode.flatMap(Convert.elementType(forMode:)) }
 }
 
+/// `XxY` (or one number for both): the X-Y size of bricks.
+struct BrickSize: ExpressibleByArgument {
+    let size: SIMD2<Int>
+
+    init?(argument: String) {
+        let values = argument.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard values.count == 1 || values.count == 2, values.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
+        size = SIMD2(values[0]!, values.count == 2 ? values[1]! : values[0]!)
+    }
+}
+
 /// `z0:z1`, a half-open range of sections.
 struct SectionRange: ExpressibleByArgument {
     let range: Range<Int>
@@ -58,7 +75,7 @@ enum ChainRunner {
     ) throws {
         try run(
             stages: stages, input: input, second: chain.pair, output: output, global: global, io: io, outputType: chain.outputType,
-            slab: chain.slab, threads: chain.threads, zrange: chain.zrange?.range, command: command, operation: { _, _ in operation })
+            slab: chain.slab, brick: chain.brick?.size, threads: chain.threads, zrange: chain.zrange?.range, command: command, operation: { _, _ in operation })
     }
 
     /// - Parameters:
@@ -67,7 +84,7 @@ enum ChainRunner {
     ///   - operation: the label added to the output, given the input's and the output's stored types.
     static func run(
         stages: [any Stage], input: String, second: String? = nil, output: String, global: GlobalOptions, io: IOOptions, outputType: ElementType?,
-        slab: Int?, threads: Int?, zrange: Range<Int>? = nil, command: String, operation: (ElementType, ElementType) -> String
+        slab: Int?, brick: SIMD2<Int>? = nil, threads: Int?, zrange: Range<Int>? = nil, command: String, operation: (ElementType, ElementType) -> String
     ) throws {
         let console = Console(command: command, quiet: global.quiet)
         try console.run {
@@ -85,6 +102,7 @@ enum ChainRunner {
             let other = try second.map { try io.openInput($0, memoryBudget: global.memoryBytes(for: stages), console: console) }
             var options = global.pipelineOptions(for: stages)
             options.slabSections = slab
+            options.brick = brick
             options.outputSections = zrange
             if zrange != nil, try io.outputFormat(for: output) != .mrc {
                 throw FilterError.invalidParameter(name: "zrange", value: output, expected: "an MRC output (part files record their place in MRC labels)")

@@ -42,12 +42,12 @@ func randomVolume(_ size: Size3, seed: UInt64 = 42) -> [Float] {
 /// `second` is the second input of a paired first stage (its values, and whether it is a file).
 func runChain(
     _ stages: [any Stage], size: Size3, values: [Float], second: (values: [Float], randomAccess: Bool)? = nil, slab: Int?,
-    randomAccess: Bool = true, backgroundIO: Bool = true, memory: Int = 256 << 20, sections: Range<Int>? = nil
+    randomAccess: Bool = true, backgroundIO: Bool = true, memory: Int = 256 << 20, sections: Range<Int>? = nil, brick: SIMD2<Int>? = nil
 ) throws -> (VolumeInfo, [Float]) {
     let reader = ArrayVolumeReader(size: size, values: values, randomAccess: randomAccess)
     let pipeline = try Pipeline(
         reader: reader, second: second.map { ArrayVolumeReader(size: size, values: $0.values, randomAccess: $0.randomAccess) }, stages: stages,
-        options: PipelineOptions(memoryBudget: memory, slabSections: slab, backgroundIO: backgroundIO, outputSections: sections))
+        options: PipelineOptions(memoryBudget: memory, slabSections: slab, backgroundIO: backgroundIO, outputSections: sections, brick: brick))
     return try withTemporaryDirectory { dir in try write(pipeline, to: dir.appendingPathComponent("out.mrc").path) }
 }
 

@@ -78,11 +78,38 @@ struct ChainEndToEndTests {
         for (i, v) in [8192, 8192, 16, 2].enumerated() { h.setInt32(Int32(v), at: 4 * i) }
         for k in 0..<3 { h.setInt32(Int32(k + 1), at: 64 + 4 * k) }
         h.setBytes(Array("MAP ".utf8), at: 208)
-        let run = try shell("$B gaussian --sigma 2 --memory 256M > /dev/null", stdin: Data(h.bytes))
+        // 256M runs it on bricks (below); 20M is less than even the smallest brick needs.
+        let run = try shell("$B gaussian --sigma 2 --memory 20M > /dev/null", stdin: Data(h.bytes))
         #expect(run.status == 1)
         #expect(run.errorLines.count == 1)
-        #expect(run.stderr.contains("the chain gaussian on 8192×8192×16 voxels"), "\(run.stderr)")
-        #expect(run.stderr.contains("but the memory budget is 256 MiB (raise --memory)"))
+        #expect(run.stderr.contains("the chain gaussian on 8192×8192×16 voxels (slabs of 1 section"), "\(run.stderr)")
+        #expect(run.stderr.contains("or on bricks (bricks of 16×16 voxels"), "\(run.stderr)")
+        #expect(run.stderr.contains("but the memory budget is 20 MiB (raise --memory)"))
+    }
+
+    @Test("sections larger than --memory run on bricks, from a file or a pipe, equal to whole sections; --brick forces them")
+    func bricks() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try makeVolume(Size3(x: 700, y: 650, z: 12), in: dir)
+        let chain = "gaussian:sigma=2x1x2:boundary=reflect,median:size=3,bin:factor=2"
+        let slabs = try shell("$B run --verbose --chain \(q(chain)) \(q(input)) slabs.mrc", in: dir)
+        #expect(slabs.status == 0 && slabs.stderr.contains("memory plan within 256 MiB: slabs of"), "\(slabs.stderr)")
+        let file = try shell("$B run --verbose --memory 40M --chain \(q(chain)) \(q(input)) file.mrc", in: dir)
+        #expect(file.status == 0, "\(file.stderr)")
+        #expect(file.stderr.contains("memory plan within 40 MiB: bricks of") && file.stderr.contains("whole sections need"), "\(file.stderr)")
+        let pipe = try shell("cat \(q(input)) | $B run --quiet --memory 40M --chain \(q(chain)) > pipe.mrc", in: dir)
+        #expect(pipe.status == 0, "\(pipe.stderr)")
+        let forced = try shell("$B median --size 3 --brick 100x37 \(q(input)) forced.mrc && $B median --size 3 \(q(input)) whole.mrc", in: dir)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let reference = try data(dir.appendingPathComponent("slabs.mrc").path)
+        #expect(try data(dir.appendingPathComponent("file.mrc").path) == reference)
+        #expect(try data(dir.appendingPathComponent("pipe.mrc").path) == reference)
+        #expect(try data(dir.appendingPathComponent("forced.mrc").path) == data(dir.appendingPathComponent("whole.mrc").path))
+        for bad in ["0", "12x", "axb", "-3x4"] {
+            let refused = try shell("$B median --brick \(bad) \(q(input)) bad.mrc", in: dir)
+            #expect(refused.status == 64, "--brick \(bad): \(refused.stderr)")
+        }
     }
 
     @Test("no fixed floor on --memory: a small volume converts in 26M, too little gets the amount the plan needs, 0 is a usage error")

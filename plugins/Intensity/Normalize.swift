@@ -40,6 +40,8 @@ public enum NormalizeFactory: StageFactory {
 /// the sections it needs).
 public final class NormalizeStage: PrepassStage, StatisticsConsumer {
     public let name = "normalize"
+    /// Any X-Y part of the output comes from its input box alone: runs on bricks.
+    public var supportsBricks: Bool { true }
     /// Percentiles in %, or nil for mean/std.
     let percentiles: (low: Double, high: Double)?
     /// Statistics given with `--stats`, and the file's path for messages.

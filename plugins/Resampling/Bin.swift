@@ -27,6 +27,8 @@ public enum BinFactory: StageFactory {
 /// Block averaging by integer factors.
 public final class BinStage: TileStage {
     public let name = "bin"
+    /// Any X-Y part of the output comes from its input box alone: runs on bricks.
+    public var supportsBricks: Bool { true }
     public private(set) var factor: SIMD3<Int>
     /// Whether the Z factor was given explicitly (otherwise image stacks keep their Z).
     let zGiven: Bool

@@ -24,6 +24,8 @@ public enum CropFactory: StageFactory {
 /// Keeps `x × y × z` of the input (nil ranges keep the whole axis).
 public final class CropStage: TileStage {
     public let name = "crop"
+    /// Any X-Y part of the output comes from its input box alone: runs on bricks.
+    public var supportsBricks: Bool { true }
     let requested: [Range<Int>?]
     private var start = SIMD3<Int>.zero
 

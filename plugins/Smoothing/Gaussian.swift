@@ -26,6 +26,8 @@ public enum GaussianFactory: StageFactory {
 /// Separable Gaussian smoothing; the halo is the kernel radius on each axis.
 public final class GaussianStage: HaloStage {
     public let name = "gaussian"
+    /// Any X-Y part of the output comes from its input box alone: runs on bricks.
+    public var supportsBricks: Bool { true }
     public let boundary: BoundaryMode
     public let halo: SIMD3<Int>
     /// Kernel weights per axis (2·radius + 1 of them, summing to 1).

@@ -21,6 +21,8 @@ public enum MedianFactory: StageFactory {
 /// Exact median filter over a cubic neighbourhood.
 public final class MedianStage: HaloStage {
     public let name = "median"
+    /// Any X-Y part of the output comes from its input box alone: runs on bricks.
+    public var supportsBricks: Bool { true }
     public let boundary: BoundaryMode
     public let size: Int
     public var halo: SIMD3<Int> { SIMD3(repeating: size / 2) }

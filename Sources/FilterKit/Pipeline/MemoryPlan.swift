@@ -4,9 +4,18 @@
 /// the thickest slab whose total fits; a chain that cannot fit even one section fails before
 /// any voxel is read, saying how much it needs. What the rest of the chain leaves of the budget
 /// goes to the whole-volume stages (an exact FFT filter), which choose how to run in it.
+///
+/// When not even one whole section fits and every stage can work on part of a section
+/// (``TileStage/supportsBricks``), the plan is made of **bricks** instead: X-Y rectangles of
+/// the output, each streamed through the chain over every section (its nodes hold that
+/// rectangle grown by the halos, not whole sections), the largest square brick that fits.
 public struct MemoryPlan: Sendable, CustomStringConvertible {
-    /// Output sections per step (the writer's slab).
+    /// Output sections per step (the writer's slab; in brick mode, per step of one brick).
     public let slabSections: Int
+    /// The X-Y size of the output's bricks, or nil for slabs of whole sections.
+    public let brick: SIMD2<Int>?
+    /// Why the plan is made of bricks (for `--verbose`), when it is.
+    public let brickReason: String?
     /// Sections each node provides per request: `[reader, stage 1, …, stage n]`.
     public let requests: [Int]
     /// Estimated bytes per part, for messages.
@@ -17,7 +26,19 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     public var bytes: Int { parts.reduce(0) { $0 + $1.bytes } }
 
     public var description: String {
-        "slabs of \(slabSections) section\(slabSections == 1 ? "" : "s"), ~\(ByteCount(bytes)) (" + parts.map { "\($0.name) \(ByteCount($0.bytes))" }.joined(separator: ", ") + ")"
+        let unit = brick.map { "bricks of \($0.x)×\($0.y) voxels, \(slabSections) section\(slabSections == 1 ? "" : "s") per step" }
+            ?? "slabs of \(slabSections) section\(slabSections == 1 ? "" : "s")"
+        return unit + ", ~\(ByteCount(bytes)) (" + parts.map { "\($0.name) \(ByteCount($0.bytes))" }.joined(separator: ", ") + ")"
+            + (brickReason.map { ": \($0)" } ?? "")
+    }
+
+    init(slabSections: Int, requests: [Int], parts: [(name: String, bytes: Int)], reservations: [WholeVolumeReservation?], brick: SIMD2<Int>? = nil, brickReason: String? = nil) {
+        self.slabSections = slabSections
+        self.requests = requests
+        self.parts = parts
+        self.reservations = reservations
+        self.brick = brick
+        self.brickReason = brickReason
     }
 
     /// Memory the process needs beyond the plan: the Swift runtime, libraries, stacks.
@@ -34,8 +55,129 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     ///
     /// When nothing fits, stages that can work in less memory (``TileStage/reduceMemory()``) are
     /// asked to, one change at a time, before the chain is refused.
+    ///   - brick: a fixed brick size (`--brick`), or nil to use bricks only when whole sections do not fit.
     static func make(
-        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool = false
+        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool = false,
+        brick: SIMD2<Int>? = nil
+    ) throws -> MemoryPlan {
+        if let brick {
+            if let reason = brickRefusal(stages: stages, secondInput: secondInput) {
+                throw FilterError.invalidParameter(name: "brick", value: "\(brick.x)x\(brick.y)", expected: "a chain that can work on bricks (\(reason))")
+            }
+            do {
+                return try makeBricks(stages: stages, infos: infos, budget: budget, slabSections: slabSections, sizes: [brick], reason: "--brick \(brick.x)x\(brick.y)")
+            } catch FilterError.memoryBudget(let bricks, let needed, let budget) {
+                throw FilterError.memoryBudget(what: "\(chainDescription(stages: stages, infos: infos)) \(bricks)", needed: needed, budget: budget)
+            }
+        }
+        do {
+            return try makeSlabs(stages: stages, infos: infos, budget: budget, slabSections: slabSections, readAhead: readAhead, writerThread: writerThread, secondInput: secondInput)
+        } catch FilterError.memoryBudget(let what, let needed, let budget) {
+            let out = infos.last!.size
+            guard brickRefusal(stages: stages, secondInput: secondInput) == nil, out.x > 16 || out.y > 16 else {
+                throw FilterError.memoryBudget(what: what, needed: needed, budget: budget)
+            }
+            let sides = [4096, 2048, 1024, 512, 256, 128, 64, 32, 16]
+            let sizes = sides.map { SIMD2(min($0, out.x), min($0, out.y)) }.filter { $0 != SIMD2(out.x, out.y) }
+            var unique: [SIMD2<Int>] = []
+            for size in sizes where !unique.contains(size) { unique.append(size) }
+            do {
+                return try makeBricks(
+                    stages: stages, infos: infos, budget: budget, slabSections: slabSections, sizes: unique,
+                    reason: "whole sections need ~\(ByteCount(needed)), more than --memory \(ByteCount(budget))")
+            } catch FilterError.memoryBudget(let bricks, let bricksNeed, _) {
+                // Not even the smallest brick fits: say what either way needs, and the least.
+                throw FilterError.memoryBudget(what: "\(what), or \(bricks)", needed: min(needed, bricksNeed), budget: budget)
+            }
+        }
+    }
+
+    /// `the chain a,b on X×Y×Z voxels` (or `copying …`), for messages.
+    static func chainDescription(stages: [any Stage], infos: [VolumeInfo]) -> String {
+        (stages.isEmpty ? "copying" : "the chain " + stages.map(\.name).joined(separator: ",")) + " on \(infos[0].size) voxels"
+    }
+
+    /// Why this chain cannot run on bricks, or nil when it can.
+    static func brickRefusal(stages: [any Stage], secondInput: Bool) -> String? {
+        if secondInput { return "a stage reading two inputs works on whole sections" }
+        for (i, stage) in stages.enumerated() {
+            guard let tile = stage as? TileStage else { return "\(stage.name) needs the whole volume" }
+            guard tile.supportsBricks else { return "\(stage.name) works on whole sections only" }
+            if i > 0, ((tile as? PrepassStage)?.prepassCount ?? 0) > 0 {
+                return "\(stage.name) measures its input first: with bricks it must come first in the chain"
+            }
+        }
+        return nil
+    }
+
+    /// The brick plan: the first of `sizes` (largest first) that fits, with the thickest slab.
+    private static func makeBricks(stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, sizes: [SIMD2<Int>], reason: String) throws -> MemoryPlan {
+        precondition(!sizes.isEmpty, "brick sizes to try")
+        let out = infos.last!.size
+        var smallest: MemoryPlan?
+        for size in sizes {
+            let brick = SIMD2(max(1, min(size.x, out.x)), max(1, min(size.y, out.y)))
+            let brickSectionBytes = brick.x * brick.y * 4
+            let largest = min(out.z, max(1, slabTargetBytes / brickSectionBytes), 64)
+            let candidates = slabSections.map { [min($0, out.z)] } ?? Array((1...largest).reversed())
+            for t in candidates {
+                let plan = brickLayout(stages: stages, infos: infos, slab: t, brick: brick, reason: reason)
+                smallest = plan
+                if plan.bytes + runtimeOverhead <= budget { return plan }
+            }
+        }
+        throw FilterError.memoryBudget(what: "on bricks (\(smallest!))", needed: smallest!.bytes + runtimeOverhead, budget: budget)
+    }
+
+    /// Each node's rectangle for the output brick `rect`: `[reader, stage 1, …, stage n]`.
+    static func brickRects(stages: [any Stage], infos: [VolumeInfo], requests: [Int], output rect: PlaneRect) -> [PlaneRect] {
+        var rects = [PlaneRect](repeating: rect, count: stages.count + 1)
+        for i in stride(from: stages.count - 1, through: 0, by: -1) {
+            let stage = stages[i] as! TileStage
+            let box = StageSource.shape(stage: stage, output: infos[i + 1].size, input: infos[i].size, chunk: requests[i + 1], rect: rects[i + 1]).box
+            rects[i] = PlaneRect.source(of: box, mode: stage.boundary, in: infos[i].size)
+        }
+        return rects
+    }
+
+    /// The output's bricks of `size`, row by row.
+    public static func bricks(of volume: Size3, size: SIMD2<Int>) -> [PlaneRect] {
+        stride(from: 0, to: volume.y, by: size.y).flatMap { y in
+            stride(from: 0, to: volume.x, by: size.x).map { x in
+                PlaneRect(x: x..<min(volume.x, x + size.x), y: y..<min(volume.y, y + size.y))
+            }
+        }
+    }
+
+    /// The memory of a brick plan: the largest over every brick of each node's window, ring and
+    /// scratch at its rectangle, the prepass's one whole section, and the writer's row chunk.
+    static func brickLayout(stages: [any Stage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, reason: String) -> MemoryPlan {
+        var requests = [Int](repeating: 0, count: stages.count + 1)
+        requests[stages.count] = slab
+        for i in stride(from: stages.count - 1, through: 0, by: -1) {
+            let stage = stages[i] as! TileStage
+            requests[i] = StageSource.shape(stage: stage, output: infos[i + 1].size, input: infos[i].size, chunk: requests[i + 1]).upstreamRequest
+        }
+        var worst = [Int](repeating: 0, count: stages.count + 1)
+        for rect in bricks(of: infos.last!.size, size: brick) {
+            let rects = brickRects(stages: stages, infos: infos, requests: requests, output: rect)
+            worst[0] = max(worst[0], ReaderSource.bytes(info: infos[0], rect: rects[0], capacity: requests[0], readAhead: nil))
+            for i in stages.indices {
+                let stage = stages[i] as! TileStage
+                worst[i + 1] = max(worst[i + 1], StageSource.bytes(stage: stage, info: infos[i + 1], input: infos[i].size, rect: rects[i + 1], capacity: requests[i + 1], chunk: requests[i + 1]))
+            }
+        }
+        var parts: [(name: String, bytes: Int)] = [("reader", worst[0])]
+        for i in stages.indices { parts.append((stages[i].name, worst[i + 1])) }
+        if let first = stages.first as? PrepassStage, first.prepassCount > 0 {
+            parts.append(("\(first.name) prepass (one whole section)", ReaderSource.bytes(info: infos[0], capacity: 1, readAhead: nil)))
+        }
+        parts.append(("writer (rows in order)", Pipeline.assemblyChunkBytes + min(Pipeline.assemblyChunkBytes, MRCWriter.encodeChunkBytes)))
+        return MemoryPlan(slabSections: slab, requests: requests, parts: parts, reservations: Array(repeating: nil, count: stages.count), brick: brick, brickReason: reason)
+    }
+
+    private static func makeSlabs(
+        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool
     ) throws -> MemoryPlan {
         while true {
             do {
@@ -85,9 +227,8 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
             parts.insert(("\(stage.name) at least", stage.minimumBytes(for: infos[i])), at: parts.count - 1)
         }
         plan = MemoryPlan(slabSections: plan.slabSections, requests: plan.requests, parts: parts, reservations: plan.reservations)
-        let chain = stages.isEmpty ? "copying" : "the chain " + stages.map(\.name).joined(separator: ",")
         throw FilterError.memoryBudget(
-            what: "\(chain) on \(infos[0].size) voxels (\(plan))", needed: plan.bytes + runtimeOverhead, budget: budget)
+            what: "\(chainDescription(stages: stages, infos: infos)) (\(plan))", needed: plan.bytes + runtimeOverhead, budget: budget)
     }
 
     /// The requests and memory of every node for output slabs of `slab` sections.

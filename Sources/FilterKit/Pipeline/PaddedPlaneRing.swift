@@ -99,9 +99,11 @@ final class PaddedPlaneRing {
         }
     }
 
-    /// Copies the plane's XY box out of a whole input section, padding past the X and Y faces.
+    /// Copies the plane's XY box out of an input section (upstream's rectangle of it: the whole
+    /// section in slab mode), padding past the X and Y faces.
     private func pad(_ section: UnsafePointer<Float>, into plane: UnsafeMutablePointer<Float>) {
         let input = upstream.info.size
+        let source = upstream.rect
         let (x0, y0, width, height) = planeBox
         let inner = max(0, x0)..<min(input.x, x0 + width)
         var out = plane
@@ -111,9 +113,13 @@ final class PaddedPlaneRing {
                 out += width
                 continue
             }
-            let row = section + y * input.x
+            precondition(source.y.contains(y), "\(stageName): row \(y) outside the rectangle read, \(source)")
+            // `row[x - source.x.lowerBound]` is voxel x of the row.
+            let row = section + (y - source.y.lowerBound) * source.width
+            let sx0 = source.x.lowerBound
             if !inner.isEmpty {
-                (out + (inner.lowerBound - x0)).update(from: row + inner.lowerBound, count: inner.count)
+                precondition(inner.lowerBound >= sx0 && inner.upperBound <= source.x.upperBound, "\(stageName): columns \(inner) outside the rectangle read, \(source)")
+                (out + (inner.lowerBound - x0)).update(from: row + (inner.lowerBound - sx0), count: inner.count)
             }
             var vx = x0
             while vx < x0 + width {
@@ -121,7 +127,7 @@ final class PaddedPlaneRing {
                     vx = inner.upperBound
                     continue
                 }
-                out[vx - x0] = mode.map(vx, count: input.x).map { row[$0] } ?? 0
+                out[vx - x0] = mode.map(vx, count: input.x).map { row[$0 - sx0] } ?? 0
                 vx += 1
             }
             out += width
@@ -137,7 +143,7 @@ final class PaddedPlaneRing {
                 source: stageName, what: "boundary=periodic along Z needs sections from the far end of the input",
                 hint: "put this stage first in the chain and read a file (not a pipe), or use another boundary")
         }
-        let section = UnsafeMutablePointer<Float>.allocate(capacity: upstream.info.size.sectionVoxels)
+        let section = UnsafeMutablePointer<Float>.allocate(capacity: upstream.rect.voxels)
         defer { section.deallocate() }
         for z in sections {
             try reader.readIsland(z, into: section)

@@ -12,10 +12,13 @@ public struct PipelineOptions: Sendable {
     public var showProgress: Bool
     /// Compute only these output sections of the full result (`--zrange`), or nil for all.
     public var outputSections: Range<Int>?
+    /// Bricks of this X-Y size (`--brick`), or nil to use bricks only when whole sections do
+    /// not fit ``memoryBudget``.
+    public var brick: SIMD2<Int>?
 
     public init(
         memoryBudget: Int = 256 << 20, slabSections: Int? = nil, backgroundIO: Bool = true, spoolDirectory: String? = nil,
-        showProgress: Bool = false, outputSections: Range<Int>? = nil
+        showProgress: Bool = false, outputSections: Range<Int>? = nil, brick: SIMD2<Int>? = nil
     ) {
         self.memoryBudget = memoryBudget
         self.slabSections = slabSections
@@ -23,6 +26,7 @@ public struct PipelineOptions: Sendable {
         self.spoolDirectory = spoolDirectory
         self.showProgress = showProgress
         self.outputSections = outputSections
+        self.brick = brick
     }
 }
 
@@ -89,7 +93,7 @@ public final class Pipeline {
         let readAhead = options.backgroundIO && !stages.isEmpty ? Pipeline.readAheadSections(reader.info) : nil
         plan = try MemoryPlan.make(
             stages: stages, infos: infos, budget: options.memoryBudget, slabSections: options.slabSections,
-            readAhead: readAhead, writerThread: options.backgroundIO, secondInput: second != nil)
+            readAhead: readAhead, writerThread: options.backgroundIO, secondInput: second != nil, brick: options.brick)
     }
 
     /// A second input goes with a first stage that takes one, and describes the same volume.
@@ -142,7 +146,7 @@ public final class Pipeline {
         guard !prepared else { return }
         prepared = true
         let startsLater = (options.outputSections?.lowerBound ?? 0) > 0
-        if needsPrepass || startsLater || (stages.first as? TileStage)?.boundary == .periodic {
+        if needsPrepass || startsLater || (stages.first as? TileStage)?.boundary == .periodic || plan.brick != nil {
             reader = try rereadable(reader)
             second = try second.map(rereadable)
         }
@@ -199,10 +203,12 @@ public final class Pipeline {
     }
 
     private func runPrepass(_ stage: PrepassStage, at index: Int, pass: Int) throws {
-        let source = try makeNodes(stageCount: index, readAhead: false)
+        // With bricks the prepass stage comes first (the planner checks): it reads whole input
+        // sections one at a time, the memory its plan counts.
+        let source = plan.brick != nil ? ReaderSource(reader: reader, capacity: 1, readAhead: nil) : try makeNodes(stageCount: index, readAhead: false)
         let paired = index == 0 ? second.map { (stage as! PairedInputStage, ReaderSource(reader: $0, capacity: plan.requests[0], readAhead: nil)) } : nil
         let info = infos[index]
-        let step = plan.requests[index]
+        let step = plan.brick != nil ? 1 : plan.requests[index]
         let progress = ProgressReporter(label: "\(stage.name) prepass \(pass + 1)/\(stage.prepassCount)", total: info.size.z, enabled: options.showProgress)
         var z = 0
         while z < info.size.z {
@@ -228,6 +234,7 @@ public final class Pipeline {
     }
 
     private func stream(into writer: any VolumeWriter) throws {
+        if let brick = plan.brick { return try streamBricks(brick, into: writer) }
         let out = outputInfo
         let sections = options.outputSections ?? 0..<out.size.z
         // The read-ahead thread reads from section 0: a part that starts later reads what it needs.
@@ -260,5 +267,68 @@ public final class Pipeline {
             throw error
         }
         progress.finish()
+    }
+
+    /// Bytes of rows moved at a time from the brick assembly file to the writer.
+    static let assemblyChunkBytes = 1 << 20
+
+    /// Brick mode: every brick of the output streamed through the chain over all its sections
+    /// (nodes holding only the brick's rectangle grown by the halos, read from the input by
+    /// rectangle), written into an assembly file in `$TMPDIR` (float32, the output's layout),
+    /// which is then handed to the writer row by row in order: the same bytes and statistics as
+    /// slab mode, in memory bounded by the brick, not the section.
+    private func streamBricks(_ brick: SIMD2<Int>, into writer: any VolumeWriter) throws {
+        let out = outputInfo
+        let sections = options.outputSections ?? 0..<out.size.z
+        let (nx, ny) = (out.size.x, out.size.y)
+        let sectionBytes = Int64(out.size.sectionVoxels) * 4
+        let assembly = try ScratchFile(purpose: "brick assembly of the output", directory: options.spoolDirectory, bytes: Int64(sections.count) * sectionBytes)
+        let rects = MemoryPlan.bricks(of: out.size, size: brick)
+        let label = (stages.isEmpty ? "copying" : stages.map(\.name).joined(separator: ",")) + " (\(rects.count) bricks)"
+        let progress = ProgressReporter(label: label, total: rects.count * sections.count, enabled: options.showProgress)
+        let slab = plan.slabSections
+        var done = 0
+        for rect in rects {
+            let last = try makeBrickNodes(output: rect)
+            var z = sections.lowerBound
+            while z < sections.upperBound {
+                let count = min(slab, sections.upperBound - z)
+                try last.provide(z..<(z + count))
+                for k in 0..<count {
+                    let brickSection = last.section(z + k)
+                    let sectionOffset = Int64(z + k - sections.lowerBound) * sectionBytes
+                    for (r, y) in rect.y.enumerated() {
+                        let offset = sectionOffset + (Int64(y) * Int64(nx) + Int64(rect.x.lowerBound)) * 4
+                        try assembly.write(UnsafeRawBufferPointer(start: brickSection + r * rect.width, count: rect.width * 4), at: offset)
+                    }
+                }
+                z += count
+                done += count
+                progress.update(done)
+            }
+        }
+        let rowsPerChunk = max(1, Pipeline.assemblyChunkBytes / (nx * 4))
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * nx)
+        defer { rows.deallocate() }
+        var row = 0
+        let total = sections.count * ny
+        while row < total {
+            let count = min(rowsPerChunk, total - row)
+            try assembly.read(into: UnsafeMutableRawBufferPointer(start: rows, count: count * nx * 4), at: Int64(row) * Int64(nx) * 4)
+            try writer.writeRows(count, from: rows)
+            row += count
+        }
+        progress.finish()
+    }
+
+    /// The nodes of every stage for the output brick `rect`, each holding its rectangle.
+    private func makeBrickNodes(output rect: PlaneRect) throws -> SectionSource {
+        let rects = MemoryPlan.brickRects(stages: stages, infos: infos, requests: plan.requests, output: rect)
+        var node: SectionSource = ReaderSource(reader: reader, rect: rects[0], capacity: plan.requests[0], readAhead: nil)
+        for i in stages.indices {
+            let request = plan.requests[i + 1]
+            node = try StageSource(stage: stages[i] as! TileStage, upstream: node, info: infos[i + 1], rect: rects[i + 1], capacity: request, chunk: request)
+        }
+        return node
     }
 }

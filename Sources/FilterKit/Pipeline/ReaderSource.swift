@@ -3,24 +3,31 @@
 final class ReaderSource: SectionSource {
     let reader: VolumeReader
     var info: VolumeInfo { reader.info }
+    let rect: PlaneRect
     private let cache: SectionCache
     /// Sections read ahead on another thread (sequential passes from section 0 only).
     private var prefetcher: Prefetcher?
 
-    init(reader: VolumeReader, capacity: Int, readAhead: Int?) {
+    /// - Parameter rect: the part of every section read (a brick's, from a random-access
+    ///   reader), or nil for whole sections.
+    init(reader: VolumeReader, rect: PlaneRect? = nil, capacity: Int, readAhead: Int?) {
         self.reader = reader
-        cache = SectionCache(sectionVoxels: reader.info.size.sectionVoxels, capacity: capacity)
-        if let readAhead, readAhead > 0 {
+        self.rect = rect ?? .whole(reader.info.size)
+        precondition(rect == nil || reader.supportsRandomAccess, "bricks are read from random-access readers")
+        cache = SectionCache(sectionVoxels: self.rect.voxels, capacity: capacity)
+        if let readAhead, readAhead > 0, rect == nil {
             prefetcher = Prefetcher(reader: reader, sectionsPerChunk: readAhead)
         }
     }
 
     deinit { prefetcher?.stop() }
 
-    static func bytes(info: VolumeInfo, capacity: Int, readAhead: Int?) -> Int {
-        let section = info.size.sectionVoxels * 4
-        let rawScratch = info.elementType == .float32 ? 0 : section * max(1, readAhead ?? capacity)
-        return SectionCache.bytes(sectionVoxels: info.size.sectionVoxels, capacity: capacity)
+    static func bytes(info: VolumeInfo, rect: PlaneRect? = nil, capacity: Int, readAhead: Int?) -> Int {
+        let voxels = rect?.voxels ?? info.size.sectionVoxels
+        let section = voxels * 4
+        // Whole rows of up to about 1 MiB when a rectangle is read through rows.
+        let rawScratch = rect != nil ? (1 << 20) : info.elementType == .float32 ? 0 : section * max(1, readAhead ?? capacity)
+        return SectionCache.bytes(sectionVoxels: voxels, capacity: capacity)
             + (readAhead.map { Prefetcher.bytes(sectionBytes: section, sectionsPerChunk: $0) } ?? 0)
             + rawScratch  // the reader's conversion scratch, at most one read
     }
@@ -34,6 +41,10 @@ final class ReaderSource: SectionSource {
             let destination = cache.appendPointer(count: count)
             if let prefetcher {
                 try prefetcher.copy(sections: next..<range.upperBound, into: destination)
+            } else if !rect.isWhole(of: info.size) {
+                for k in 0..<count {
+                    try reader.readRectangle(rect, section: next + k, into: destination + k * rect.voxels)
+                }
             } else {
                 try reader.readSections(next..<range.upperBound, into: destination)
             }
@@ -47,6 +58,6 @@ final class ReaderSource: SectionSource {
     /// Reads sections directly (random-access readers), bypassing the window: for the few
     /// sections a periodic boundary needs from the far end of the volume.
     func readIsland(_ z: Int, into destination: UnsafeMutablePointer<Float>) throws {
-        try reader.readSections(z..<(z + 1), into: destination)
+        try reader.readRectangle(rect, section: z, into: destination)
     }
 }

@@ -44,12 +44,16 @@ final class SectionCache {
     func commit(_ count: Int) { range = range.lowerBound..<(range.upperBound + count) }
 }
 
-/// Something that delivers whole sections of a volume on request.
+/// Something that delivers sections of a volume on request: whole sections, or in brick mode the
+/// same rectangle ``rect`` of every section.
 ///
 /// Requests move forward: the lower bound of successive ``provide(_:)`` calls never decreases,
 /// so a source can slide its window and read its own input once, in order.
 protocol SectionSource: AnyObject {
     var info: VolumeInfo { get }
+    /// The part of every section this source holds (the whole section in slab mode); a section's
+    /// voxels are this rectangle's, X fastest.
+    var rect: PlaneRect { get }
     /// Makes sections `range` (within `0..<info.size.z`) available through ``section(_:)``.
     func provide(_ range: Range<Int>) throws
     /// Section `z` of the last provided range; valid until the next ``provide(_:)``. The sections

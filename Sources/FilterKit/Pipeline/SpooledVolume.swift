@@ -59,4 +59,12 @@ public final class SpooledVolume: VolumeReader {
     public func readRows(from firstRow: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
         try file.read(into: UnsafeMutableRawBufferPointer(start: destination, count: count * info.size.x * 4), at: Int64(firstRow) * Int64(info.size.x) * 4)
     }
+
+    public func readRectangle(_ rect: PlaneRect, section z: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        guard rect.width < info.size.x else { return try readRectangleByRows(rect, section: z, into: destination) }
+        for (r, y) in rect.y.enumerated() {
+            let voxel = (Int64(z) * Int64(info.size.y) + Int64(y)) * Int64(info.size.x) + Int64(rect.x.lowerBound)
+            try file.read(into: UnsafeMutableRawBufferPointer(start: destination + r &* rect.width, count: rect.width &* 4), at: voxel * 4)
+        }
+    }
 }

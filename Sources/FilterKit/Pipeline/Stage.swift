@@ -52,6 +52,13 @@ public protocol TileStage: Stage {
     /// Computes `output.box` of the output from `input` (exactly ``inputBox(forOutput:)``, padded).
     func process(_ input: Tile, into output: MutableTile) throws
 
+    /// Whether ``process(_:into:)`` computes any X-Y part of the output from its input box
+    /// (``inputBox(forOutput:)`` of that part), so that the planner may run the chain on bricks
+    /// when whole sections do not fit the budget. Neighbourhood and pointwise filters can;
+    /// stages whose output depends on where a box starts or that read whole sections cannot
+    /// (the default: false).
+    var supportsBricks: Bool { get }
+
     /// Asks the stage to work in less memory (smaller working blocks, at some cost in speed) when
     /// the chain does not fit the budget; returns what it changed, or nil when it cannot. The
     /// planner asks before refusing a chain, then plans again.
@@ -60,6 +67,7 @@ public protocol TileStage: Stage {
 
 extension TileStage {
     public var boundary: BoundaryMode { .nearest }
+    public var supportsBricks: Bool { false }
     public func reduceMemory() -> String? { nil }
     public func scratchBytes(forOutput output: Box) -> Int { 0 }
     public func maximumInputSections(forOutputSections count: Int) -> Int? { nil }

@@ -7,6 +7,9 @@
 final class StageSource: SectionSource {
     let stage: any TileStage
     let info: VolumeInfo
+    /// The part of every output section computed (whole sections in slab mode, a brick's
+    /// rectangle in brick mode).
+    let rect: PlaneRect
     /// Output sections computed per ``Stage/process(_:into:)`` call.
     let chunk: Int
     private let cache: SectionCache
@@ -19,13 +22,17 @@ final class StageSource: SectionSource {
     ///   - second: the second input of a ``PairedInputStage`` (same geometry as `upstream`).
     ///   - capacity: output sections the window holds (the largest downstream request).
     ///   - chunk: output sections per `process` call.
-    init(stage: any TileStage, upstream: SectionSource, second: SectionSource? = nil, info: VolumeInfo, capacity: Int, chunk: Int) throws {
+    ///   - rect: the part of every output section computed, or nil for whole sections. Upstream
+    ///     must hold what its input boxes read (``PlaneRect/source(of:mode:in:)`` of ``shape``'s box).
+    init(stage: any TileStage, upstream: SectionSource, second: SectionSource? = nil, info: VolumeInfo, rect: PlaneRect? = nil, capacity: Int, chunk: Int) throws {
         precondition((second != nil) == ((stage as? PairedInputStage)?.takesSecondInput ?? false), "\(stage.name): a second input exactly when the stage takes one")
         self.stage = stage
         self.info = info
         self.chunk = max(1, chunk)
-        cache = SectionCache(sectionVoxels: info.size.sectionVoxels, capacity: max(capacity, self.chunk))
-        let shape = StageSource.shape(stage: stage, output: info.size, input: upstream.info.size, chunk: self.chunk)
+        let rect = rect ?? .whole(info.size)
+        self.rect = rect
+        cache = SectionCache(sectionVoxels: rect.voxels, capacity: max(capacity, self.chunk))
+        let shape = StageSource.shape(stage: stage, output: info.size, input: upstream.info.size, chunk: self.chunk, rect: rect)
         rings = ([upstream] + (second.map { [$0] } ?? [])).map {
             PaddedPlaneRing(upstream: $0, mode: stage.boundary, stageName: stage.name, box: shape.box, sections: shape.ringSections, upstreamRequest: shape.upstreamRequest)
         }
@@ -38,9 +45,11 @@ final class StageSource: SectionSource {
 
     /// The input box of one chunk, the input sections a chunk spans (the ring's size), and the
     /// input sections a steady-state chunk adds (what upstream is asked for at a time).
-    static func shape(stage: any TileStage, output: Size3, input: Size3, chunk: Int) -> (box: Box, ringSections: Int, upstreamRequest: Int) {
-        var first = stage.inputBox(forOutput: Box(sections: 0..<chunk, of: output))
-        let second = stage.inputBox(forOutput: Box(sections: chunk..<(2 * chunk), of: output))
+    /// `rect` is the part of every output section computed (nil: whole sections).
+    static func shape(stage: any TileStage, output: Size3, input: Size3, chunk: Int, rect: PlaneRect? = nil) -> (box: Box, ringSections: Int, upstreamRequest: Int) {
+        let rect = rect ?? .whole(output)
+        var first = stage.inputBox(forOutput: rect.box(sections: 0..<chunk))
+        let second = stage.inputBox(forOutput: rect.box(sections: chunk..<(2 * chunk)))
         let advance = (second.origin.z + second.size.z) - (first.origin.z + first.size.z)
         if let most = stage.maximumInputSections(forOutputSections: chunk) { first.size.z = max(first.size.z, most) }
         let ring = min(first.size.z, input.z)
@@ -48,12 +57,13 @@ final class StageSource: SectionSource {
     }
 
     /// Memory one node needs: its output window, its ring of padded planes, and the stage's scratch.
-    static func bytes(stage: any TileStage, info: VolumeInfo, input: Size3, capacity: Int, chunk: Int) -> Int {
-        let (box, ring, _) = shape(stage: stage, output: info.size, input: input, chunk: chunk)
+    static func bytes(stage: any TileStage, info: VolumeInfo, input: Size3, rect: PlaneRect? = nil, capacity: Int, chunk: Int) -> Int {
+        let rect = rect ?? .whole(info.size)
+        let (box, ring, _) = shape(stage: stage, output: info.size, input: input, chunk: chunk, rect: rect)
         let inputs = (stage as? PairedInputStage)?.takesSecondInput == true ? 2 : 1
-        return SectionCache.bytes(sectionVoxels: info.size.sectionVoxels, capacity: max(capacity, chunk))
+        return SectionCache.bytes(sectionVoxels: rect.voxels, capacity: max(capacity, chunk))
             + inputs * PaddedPlaneRing.bytes(box: box, sections: ring)
-            + stage.scratchBytes(forOutput: Box(sections: 0..<chunk, of: info.size))
+            + stage.scratchBytes(forOutput: rect.box(sections: 0..<chunk))
     }
 
     func provide(_ range: Range<Int>) throws {
@@ -62,7 +72,7 @@ final class StageSource: SectionSource {
         var next = cache.range.upperBound
         while next < range.upperBound {
             let count = min(chunk, range.upperBound - next)
-            let outBox = Box(sections: next..<(next + count), of: info.size)
+            let outBox = rect.box(sections: next..<(next + count))
             try compute(outBox, into: cache.appendPointer(count: count))
             cache.commit(count)
             next += count
@@ -97,8 +107,8 @@ final class StageSource: SectionSource {
     private func loadIslandsIfNeeded(input: Size3) throws {
         guard stage.boundary == .periodic else { return }
         let n = input.z
-        let head = stage.inputBox(forOutput: Box(sections: 0..<1, of: info.size))
-        let tail = stage.inputBox(forOutput: Box(sections: (info.size.z - 1)..<info.size.z, of: info.size))
+        let head = stage.inputBox(forOutput: rect.box(sections: 0..<1))
+        let tail = stage.inputBox(forOutput: rect.box(sections: (info.size.z - 1)..<info.size.z))
         var needed = Set<Int>()
         for v in head.origin.z..<0 { needed.insert(BoundaryMode.periodic.map(v, count: n)!) }
         for v in n..<max(n, tail.origin.z + tail.size.z) { needed.insert(BoundaryMode.periodic.map(v, count: n)!) }

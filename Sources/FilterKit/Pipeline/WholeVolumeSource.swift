@@ -4,6 +4,8 @@ final class WholeVolumeSource: SectionSource {
     let stage: any WholeVolumeStage
     let upstream: SectionSource
     let info: VolumeInfo
+    /// Whole sections: a whole-volume stage runs in slab mode only.
+    var rect: PlaneRect { .whole(info.size) }
     /// Input sections asked of upstream per request, and output sections per ``WholeVolumeStage/emit(_:into:)``.
     let chunk: Int
     private let reservation: WholeVolumeReservation

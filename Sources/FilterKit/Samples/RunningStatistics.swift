@@ -1,57 +1,106 @@
-/// Minimum, maximum, mean and standard deviation accumulated chunk by chunk.
+/// Minimum, maximum, mean and standard deviation accumulated over a stream of values.
 ///
-/// Each chunk is summed around its own first value and chunks are merged with Chan et al.'s
-/// pairwise update, so the result stays accurate for billions of voxels with a large mean.
+/// Values are summed in blocks of ``blockSize`` around each block's first value, and blocks are
+/// merged with Chan et al.'s pairwise update, so the result stays accurate for billions of
+/// voxels with a large mean. Blocks are counted along the stream of values, not along the
+/// calls that add them: the result depends only on the values and their order, so a volume
+/// written in slabs of any thickness, or assembled from bricks and written in row chunks, gets
+/// the same statistics to the last bit.
 public struct RunningStatistics: Sendable, Equatable {
-    public private(set) var count: Int = 0
-    public private(set) var minimum: Float = .infinity
-    public private(set) var maximum: Float = -.infinity
-    public private(set) var mean: Double = 0
+    /// Values per block.
+    public static let blockSize = 1 << 16
+
+    // Complete blocks, merged.
+    @usableFromInline var mergedCount = 0
+    @usableFromInline var mergedMinimum: Float = .infinity
+    @usableFromInline var mergedMaximum: Float = -.infinity
+    @usableFromInline var mergedMean: Double = 0
     /// Sum of squared deviations from the mean.
-    private var m2: Double = 0
+    @usableFromInline var mergedM2: Double = 0
+    // The block being summed.
+    @usableFromInline var blockCount = 0
+    @usableFromInline var blockShift: Double = 0
+    @usableFromInline var blockSum: Double = 0
+    @usableFromInline var blockSumSquares: Double = 0
+    @usableFromInline var blockMinimum: Float = .infinity
+    @usableFromInline var blockMaximum: Float = -.infinity
 
     public init() {}
 
+    public var count: Int { mergedCount + blockCount }
+    public var minimum: Float { Swift.min(mergedMinimum, blockMinimum) }
+    public var maximum: Float { Swift.max(mergedMaximum, blockMaximum) }
+    public var mean: Double { closed.mergedMean }
+
     /// Population standard deviation (what MRC's RMS field holds).
-    public var standardDeviation: Double { count > 0 ? (m2 / Double(count)).squareRoot() : 0 }
+    public var standardDeviation: Double {
+        let all = closed
+        return all.mergedCount > 0 ? (all.mergedM2 / Double(all.mergedCount)).squareRoot() : 0
+    }
+
+    /// These statistics with the block being summed merged in.
+    @usableFromInline
+    var closed: RunningStatistics {
+        var copy = self
+        copy.closeBlock()
+        return copy
+    }
 
     /// Adds `count` values.
     @inlinable
     public mutating func add(_ values: UnsafePointer<Float>, count: Int) {
-        guard count > 0 else { return }
-        let shift = Double(values[0])
-        var lo = values[0], hi = values[0]
-        var sum = 0.0, sumSquares = 0.0
         var i = 0
         while i < count {
-            let v = values[i]
-            lo = v < lo ? v : lo
-            hi = v > hi ? v : hi
-            let d = Double(v) - shift
-            sum += d
-            sumSquares += d * d
-            i &+= 1
+            if blockCount == 0 { blockShift = Double(values[i]) }
+            let end = i &+ Swift.min(count &- i, Self.blockSize &- blockCount)
+            let shift = blockShift
+            var lo = blockMinimum, hi = blockMaximum
+            var sum = blockSum, sumSquares = blockSumSquares
+            var j = i
+            while j < end {
+                let v = values[j]
+                lo = v < lo ? v : lo
+                hi = v > hi ? v : hi
+                let d = Double(v) - shift
+                sum += d
+                sumSquares += d * d
+                j &+= 1
+            }
+            (blockMinimum, blockMaximum, blockSum, blockSumSquares) = (lo, hi, sum, sumSquares)
+            blockCount &+= end &- i
+            i = end
+            if blockCount == Self.blockSize { closeBlock() }
         }
-        let n = Double(count)
-        let chunkMean = shift + sum / n
-        let chunkM2 = max(0, sumSquares - sum * sum / n)
-        merge(count: count, minimum: lo, maximum: hi, mean: chunkMean, m2: chunkM2)
     }
 
-    /// Adds the values of another accumulator.
+    /// Adds the values of another accumulator (after this one's).
     public mutating func merge(_ other: RunningStatistics) {
-        guard other.count > 0 else { return }
-        merge(count: other.count, minimum: other.minimum, maximum: other.maximum, mean: other.mean, m2: other.m2)
+        let other = other.closed
+        guard other.mergedCount > 0 else { return }
+        closeBlock()
+        merge(count: other.mergedCount, minimum: other.mergedMinimum, maximum: other.mergedMaximum, mean: other.mergedMean, m2: other.mergedM2)
+    }
+
+    /// Merges the block being summed into the complete ones.
+    @usableFromInline
+    mutating func closeBlock() {
+        guard blockCount > 0 else { return }
+        let n = Double(blockCount)
+        merge(
+            count: blockCount, minimum: blockMinimum, maximum: blockMaximum,
+            mean: blockShift + blockSum / n, m2: Swift.max(0, blockSumSquares - blockSum * blockSum / n))
+        (blockCount, blockSum, blockSumSquares) = (0, 0, 0)
+        (blockMinimum, blockMaximum) = (.infinity, -.infinity)
     }
 
     @usableFromInline
     mutating func merge(count other: Int, minimum lo: Float, maximum hi: Float, mean otherMean: Double, m2 otherM2: Double) {
-        let n = Double(count), m = Double(other)
-        let delta = otherMean - mean
-        mean += delta * m / (n + m)
-        m2 += otherM2 + delta * delta * n * m / (n + m)
-        count += other
-        minimum = Swift.min(minimum, lo)
-        maximum = Swift.max(maximum, hi)
+        let n = Double(mergedCount), m = Double(other)
+        let delta = otherMean - mergedMean
+        mergedMean += delta * m / (n + m)
+        mergedM2 += otherM2 + delta * delta * n * m / (n + m)
+        mergedCount += other
+        mergedMinimum = Swift.min(mergedMinimum, lo)
+        mergedMaximum = Swift.max(mergedMaximum, hi)
     }
 }

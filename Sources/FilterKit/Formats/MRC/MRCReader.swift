@@ -143,6 +143,37 @@ public final class MRCReader: VolumeReader {
         try readStoredRows(from: firstRow, count: count, into: destination)
     }
 
+    /// A brick's rectangle of a section: one `pread` of each row's columns (decoded as
+    /// ``readRows(from:count:into:)`` decodes), so a brick reads about its own bytes rather
+    /// than whole rows. Maps held in memory, pipes and 4-bit data go through whole rows.
+    public func readRectangle(_ rect: PlaneRect, section z: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        let type = layout.elementType
+        guard wholeMap == nil, pendingData == nil, source.isSeekable, type != .uint4, rect.width < info.size.x, rect.voxels > 0 else {
+            return try readRectangleByRows(rect, section: z, into: destination)
+        }
+        precondition(rect.x.lowerBound >= 0 && rect.x.upperBound <= info.size.x && rect.y.lowerBound >= 0 && rect.y.upperBound <= info.size.y && z >= 0 && z < info.size.z, "rectangle \(rect) of section \(z) outside the volume")
+        let sampleBytes = type.bitsPerVoxel / 8
+        let bytes = rect.width &* sampleBytes
+        let decode = type != .float32 || header.isBigEndian
+        if decode && (scratch?.count ?? 0) < bytes {
+            scratch?.deallocate()
+            scratch = .allocate(byteCount: bytes, alignment: 64)
+        }
+        for (r, y) in rect.y.enumerated() {
+            let out = destination + r &* rect.width
+            let raw = decode ? UnsafeMutableRawBufferPointer(rebasing: scratch![0..<bytes]) : UnsafeMutableRawBufferPointer(start: out, count: bytes)
+            let row = Int64(z &* info.size.y &+ y)
+            let offset = row * Int64(layout.rowBytes) + Int64(rect.x.lowerBound &* sampleBytes)
+            let got = try source.read(at: dataOffset + offset, into: raw)
+            if got < bytes {
+                throw MRCReader.truncation(name: source.name, layout: layout, dataOffset: dataOffset, available: offset + Int64(got))
+            }
+            if decode {
+                SampleCodec.decode(type, bigEndian: header.isBigEndian, from: raw.baseAddress!, count: rect.width, to: out)
+            }
+        }
+    }
+
     /// Reads stored rows (file order) and decodes them.
     private func readStoredRows(from firstRow: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
         let nx = layout.storedSize.x
