@@ -19,6 +19,10 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     public let knownGeometry: TiltSplit.Geometry?
     /// How deep the windows of sections split on their own are (``DepthWindows``).
     public let window: Window
+    /// What denoises the volume away from the band along the tilt axis, learning from the halves
+    /// (``HalfSpectrumWiener/refine(volume:first:second:size:bins:axis:refiner:bandShare:)``),
+    /// or nil for the Wiener filter alone. Only when the volume is split in memory (one window).
+    public let refiner: (any SplitRefiner)?
 
     /// How deep a window of sections is.
     public enum Window: Sendable, Equatable {
@@ -41,8 +45,12 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
 
     private var engine: (any TiltSplitEngine)?
 
-    public init(name: String = "s2s", split: TiltSplit, bins: Int = HalfSpectrumWiener.defaultBins, window: Window = .auto, geometry: TiltSplit.Geometry? = nil) {
+    public init(
+        name: String = "s2s", split: TiltSplit, bins: Int = HalfSpectrumWiener.defaultBins, window: Window = .auto, geometry: TiltSplit.Geometry? = nil,
+        refiner: (any SplitRefiner)? = nil
+    ) {
         self.name = name
+        self.refiner = refiner
         self.split = split
         self.bins = bins
         self.window = window
@@ -78,7 +86,7 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
             guard WindowedTiltSplit.minimumBytes(input.size, windows: windows) <= available, bytes <= available else { return nil }
             return WholeVolumeReservation(mode: Self.windowed, bytes: bytes)
         }
-        let inMemory = InMemoryTiltSplit.bytes(input.size)
+        let inMemory = InMemoryTiltSplit.bytes(input.size, refined: refiner != nil)
         if inMemory <= available { return WholeVolumeReservation(mode: Self.inMemory, bytes: inMemory) }
         guard OutOfCoreTiltSplit.minimumBytes(input.size) <= available else { return nil }
         return WholeVolumeReservation(mode: Self.outOfCore, bytes: available)
@@ -87,13 +95,15 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     public func begin(input: VolumeInfo, reservation: WholeVolumeReservation) throws {
         switch reservation.mode {
         case Self.inMemory:
-            engine = InMemoryTiltSplit(size: input.size, bins: Self.bins(bins, for: input.size))
+            engine = InMemoryTiltSplit(size: input.size, bins: Self.bins(bins, for: input.size), refiner: refiner)
         case Self.windowed:
+            if refiner != nil { Log.info("in windows of sections: filtered by the shared spectrum only (the network on the halves runs on one window in memory)") }
             let windows = window.windows(for: input)
             engine = try WindowedTiltSplit(
                 size: input.size, bins: Self.bins(bins, for: WindowedTiltSplit.windowSize(input.size, windows)), bytes: reservation.bytes,
                 windows: windows, sampleGeometry: knownGeometry == nil)
         default:
+            if refiner != nil { Log.info("out of core: filtered by the shared spectrum only (the network on the halves needs the volume in memory: a larger --memory)") }
             engine = try OutOfCoreTiltSplit(size: input.size, bins: Self.bins(bins, for: input.size), bytes: reservation.bytes, sampleGeometry: knownGeometry == nil)
         }
     }
@@ -139,14 +149,20 @@ final class InMemoryTiltSplit: TiltSplitEngine {
 
     /// The volume and both halves, then one half and two spectra (nz·ny·(nx/2+1) complex values
     /// each: a little more than a volume).
-    static func bytes(_ size: Size3) -> Int {
+    /// With a refiner: three spectra and up to five volumes (the halves and the volume without the
+    /// band, the band, the refined volume), plus what the refiner holds (its own pipelines).
+    static func bytes(_ size: Size3, refined: Bool = false) -> Int {
         let volume = size.voxelCount * 4, spectrum = size.z * size.y * (size.x / 2 + 1) * 8
+        if refined { return 3 * spectrum + 5 * volume }
         return max(3 * volume + spectrum, 2 * volume + 2 * spectrum)
     }
 
-    init(size: Size3, bins: Int) {
+    let refiner: (any SplitRefiner)?
+
+    init(size: Size3, bins: Int, refiner: (any SplitRefiner)? = nil) {
         self.size = size
         self.bins = bins
+        self.refiner = refiner
         volume = [Float](repeating: 0, count: size.voxelCount)
     }
 
@@ -164,6 +180,10 @@ final class InMemoryTiltSplit: TiltSplitEngine {
         }
         var (first, second, residual) = volume.withUnsafeBufferPointer { TiltSplit.halves(of: $0.baseAddress!, size: size, geometry: geometry) }
         TiltSplit.logSplit(since: start, residual: residual)
+        if let refiner {
+            return try HalfSpectrumWiener.refine(
+                volume: &volume, first: &first, second: &second, size: size, bins: bins, axis: geometry.fit.axis, refiner: refiner)
+        }
         let wiener = try HalfSpectrumWiener(first: &first, second: &second, size: size, bins: bins)
         return try wiener.filter(&volume)
     }

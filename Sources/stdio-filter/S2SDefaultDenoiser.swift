@@ -96,7 +96,7 @@ struct S2SDefaultDenoiser {
         do {
             let geometry = try stage.split.geometry(of: samples, source: source.name, log: console.note)
             console.note("a weighted back-projection: denoised from the two halves of its alternate tilts (--tilts none for masks)")
-            return TiltSplitDenoiser(split: stage.split, bins: stage.bins, window: stage.window, geometry: geometry)
+            return TiltSplitDenoiser(split: stage.split, bins: stage.bins, window: stage.window, geometry: geometry, refiner: stage.refiner)
         } catch FilterError.unsupported(_, let what, _) {
             console.note("masks: not a weighted back-projection that can be split (\(what))")
             return nil

@@ -63,6 +63,68 @@ struct HalfSpectrumWienerTests {
     }
 }
 
+/// Records what a ``SplitRefiner`` is given and returns the volume unchanged.
+final class IdentityRefiner: SplitRefiner {
+    let description = "the identity"
+    private(set) var given: [[Float]] = []
+    func denoise(first: [Float], second: [Float], volume: [Float], size: Size3) throws -> [Float] {
+        given = [first, second, volume]
+        return volume
+    }
+}
+
+@Suite("HalfSpectrumWiener.refine: a refiner away from the band along the tilt axis")
+struct AxisBandRefinementTests {
+    /// The least-squares amplitude of `wave(x, y, z)` (fractions of the size) in `values`.
+    static func amplitude(of wave: (Double, Double, Double) -> Double, in values: [Float]) -> Double {
+        let size = HalfSpectrumWienerTests.size
+        var (dot, norm, i) = (0.0, 0.0, 0)
+        for z in 0..<size.z {
+            for y in 0..<size.y {
+                for x in 0..<size.x {
+                    let w = wave(Double(x) / Double(size.x), Double(y) / Double(size.y), Double(z) / Double(size.z))
+                    dot += w * Double(values[i])
+                    norm += w * w
+                    i += 1
+                }
+            }
+        }
+        return dot / norm
+    }
+
+    @Test("the band: at most one bin off the tilt axis across it, from the second bin along it")
+    func band() {
+        #expect(HalfSpectrumWiener.inAxisBand(z: 0, y: 5, x: 1, axis: .y) && HalfSpectrumWiener.inAxisBand(z: 1, y: 2, x: 0, axis: .y))
+        #expect(!HalfSpectrumWiener.inAxisBand(z: 1, y: 5, x: 1, axis: .y) && !HalfSpectrumWiener.inAxisBand(z: 0, y: 1, x: 0, axis: .y))
+        #expect(HalfSpectrumWiener.inAxisBand(z: 0, y: 1, x: 7, axis: .x) && !HalfSpectrumWiener.inAxisBand(z: 0, y: 1, x: 7, axis: .y))
+    }
+
+    @Test("the refiner gets the halves and the volume without the band; the band comes back filtered, at most half the refiner's output")
+    func refine() throws {
+        let size = HalfSpectrumWienerTests.size
+        var (_, first, second) = HalfSpectrumWienerTests.halves(noise: 0.5)
+        var volume = zip(first, second).map { ($0 + $1) / 2 }
+        // The signal's waves (HalfSpectrumWienerTests.halves): the second lies in the band along Y
+        // (3 cycles along Y, 1 along X: bins y 2, x 0, z 0); the first does not.
+        let outside = { (x: Double, y: Double, z: Double) in cos(2 * .pi * (2 * x + z)) }
+        let inBand = { (x: Double, y: Double, z: Double) in sin(2 * .pi * (3 * y - x)) }
+        #expect(abs(Self.amplitude(of: inBand, in: volume) - 0.7) < 0.05)
+        let refiner = IdentityRefiner()
+        _ = try HalfSpectrumWiener.refine(volume: &volume, first: &first, second: &second, size: size, bins: 16, axis: .y, refiner: refiner)
+        #expect(first.isEmpty && second.isEmpty)
+        try #require(refiner.given.count == 3)
+        for (name, given) in zip(["first half", "second half", "volume"], refiner.given) {
+            #expect(abs(Self.amplitude(of: inBand, in: given)) < 0.01, "\(name): the band wave is left in")
+            #expect(abs(Self.amplitude(of: outside, in: given) - 1) < 0.05, "\(name): the wave outside the band is changed")
+        }
+        // Output: the refiner's (here the volume without the band) plus the band, filtered (a
+        // gain near 1 on this strong wave) and weighted by at most 1.
+        #expect(abs(Self.amplitude(of: outside, in: volume) - 1) < 0.05)
+        let band = Self.amplitude(of: inBand, in: volume)
+        #expect(band > 0.3 && band <= 0.72, "band wave: \(band) of 0.7")
+    }
+}
+
 @Suite("TiltSplit: a detected comb extended to a symmetric range")
 struct SymmetricExtensionTests {
     @Test("the shorter side is extended to mirror the longer one; a symmetric grid is left alone")

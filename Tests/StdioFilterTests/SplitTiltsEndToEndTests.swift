@@ -221,6 +221,13 @@ struct SplitTiltsEndToEndTests {
         let windowDifference = try Self.relativeDifference("windowed.mrc", "s2s.mrc", in: dir)
         #expect(windowDifference > 1e-4, "windows against one: relative difference \(windowDifference)")
 
+        // A network trained on the halves away from the band along the tilt axis (a short training).
+        let refined = try shell("$B s2s --tilts -60:60:7.5 --split-refine network --split-steps 40 signal.mrc refined.mrc", in: dir)
+        #expect(refined.status == 0, "\(refined.stderr)")
+        #expect(refined.stderr.contains("denoised without the band along the tilt axis by a network trained on the halves"), "\(refined.stderr)")
+        let refinedScores = try Self.correlationsWithClean(["signal.mrc", "refined.mrc"], in: dir)
+        #expect(refinedScores.count == 2 && refinedScores[1] > refinedScores[0] + 0.3, "correlation with the clean volume: input, refined: \(refinedScores)")
+
         for (arguments, status, words) in [
             ("s2s --split-depth 4 wbp.mrc out.mrc", Int32(64), "split-depth"),
             ("s2s --tilts \(Self.angles) --mask xline wbp.mrc out.mrc", Int32(64), "no network parameter with --tilts"),

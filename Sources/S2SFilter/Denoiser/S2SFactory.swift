@@ -62,17 +62,20 @@ public enum S2SFactory: StageFactory {
         StageParameter("max-residual", .number(0.001...1), default: "0.05", help: "with --tilts: refuse a volume the back-projection fits worse than this"),
         StageParameter("spectrum-bins", .integer(2...64), default: "16", help: "with --tilts: bins per axis of the spectrum measured between the halves"),
         StageParameter("split-depth", .text, default: "auto", help: "with --tilts: sections per window of a deeper tomogram, each window split and filtered on its own and blended (auto: 1280 A at the voxel size, 128 when unknown; whole: one window)"),
+        StageParameter("split-refine", .choice(["filter", "network"]), default: "filter", help: "with --tilts: filter: the Wiener filter of the shared spectrum; network: away from the band along the tilt axis, a network trained on the halves (n2n) denoises instead (sharper, no streaks along the axis; in memory only)"),
+        StageParameter("split-steps", .integer(1...1_000_000), default: "2000", help: "with --split-refine network: training steps at most"),
+        StageParameter("split-minutes", .number(0...10_000), default: "7", unit: "min", help: "with --split-refine network: training time at most"),
     ] + S2SParameters.tiling
 
     /// The parameters that `s2s --tilts` reads (the split and its filter; the others set the network).
-    public static let tiltParameters: Set<String> = ["tilts", "tilt-axis", "max-residual", "spectrum-bins", "split-depth"]
+    public static let tiltParameters: Set<String> = ["tilts", "tilt-axis", "max-residual", "spectrum-bins", "split-depth", "split-refine", "split-steps", "split-minutes"]
 
     public static func make(_ p: StageParameters) throws -> any Stage {
         let tilts = p.text("tilts")
         if tilts != "none", tilts != "detect" { return try makeTiltSplit(p) }
         // The split's parameters are checked whichever denoiser runs (a bad value must not wait
         // for its input, in a chain either).
-        _ = (try p.choice("tilt-axis"), try p.number("max-residual"), try p.integer("spectrum-bins"), try splitDepth(p))
+        _ = (try p.choice("tilt-axis"), try p.number("max-residual"), try p.integer("spectrum-bins"), try splitDepth(p), try splitRefiner(p))
         var s = try S2SParameters.settings(p)
         // Every parameter is checked, whichever the mask uses.
         let (maskName, block, line, threshold) = (try p.choice("mask"), try p.integer("block"), try p.integer("line"), try p.number("noise-threshold"))
@@ -95,7 +98,13 @@ public enum S2SFactory: StageFactory {
                 expected: "no network parameter with --tilts: s2s --tilts filters the tomogram by the spectrum its split halves share, without a network (--tilts none for masks)")
         }
         let split = try TiltSplit(tilts: p.text("tilts"), axis: try p.choice("tilt-axis"), maxResidual: try p.number("max-residual"))
-        return TiltSplitDenoiser(split: split, bins: try p.integer("spectrum-bins"), window: try splitDepth(p))
+        return TiltSplitDenoiser(split: split, bins: try p.integer("spectrum-bins"), window: try splitDepth(p), refiner: try splitRefiner(p))
+    }
+
+    /// `--split-refine network`: the network trained on the halves, with `--split-steps` and `--split-minutes`.
+    static func splitRefiner(_ p: StageParameters) throws -> NetworkSplitRefiner? {
+        let (refine, steps, minutes) = (try p.choice("split-refine"), try p.integer("split-steps"), try p.number("split-minutes"))
+        return refine == "network" ? NetworkSplitRefiner(steps: steps, trainMinutes: minutes) : nil
     }
 
     /// `--split-depth`: auto, whole, or a number of sections (at least ``TiltSplit/minimumEdge``).

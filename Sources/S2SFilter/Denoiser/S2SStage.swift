@@ -238,6 +238,14 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         return max(ahead, row + predicting)
     }
 
+    /// Forgets the measured mean and standard deviation, so that the next prepass measures its
+    /// input anew: a network trained in one chain (on two halves) then predicts another volume
+    /// standardised by its own statistics.
+    public func resetStatistics() {
+        statistics = RunningStatistics()
+        if statisticsFile == nil { moments = nil }
+    }
+
     // MARK: Prepass: statistics and training patches
 
     public func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws {

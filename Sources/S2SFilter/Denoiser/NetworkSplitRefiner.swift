@@ -1,0 +1,46 @@
+import FilterKit
+import Tomography
+
+/// The s2s network trained by Noise2Noise on the two halves of a split (each towards the other,
+/// as `n2n`), which then denoises the volume: what `s2s --split-refine network` runs away from
+/// the band along the tilt axis (``HalfSpectrumWiener/refine(volume:first:second:size:bins:axis:refiner:bandShare:)``).
+///
+/// Both runs are ordinary chains of one ``S2SStage`` over volumes held in memory: training in
+/// the prepass over the halves, then a prepass for the volume's own mean and standard deviation
+/// and prediction tile by tile.
+public final class NetworkSplitRefiner: SplitRefiner {
+    public let settings: S2SSettings
+    /// The memory budget of each chain.
+    public let memoryBudget: Int
+
+    /// `settings` as `n2n`'s (two halves, no dropout), with the given training length.
+    public init(steps: Int, trainMinutes: Double, seed: UInt64 = 0, memoryBudget: Int = 512 << 20) {
+        var s = S2SSettings()
+        s.halves = true
+        s.network.dropout = 0
+        s.steps = steps
+        s.trainMinutes = trainMinutes
+        s.seed = seed
+        settings = s
+        self.memoryBudget = memoryBudget
+    }
+
+    public var description: String { "a network trained on the halves (n2n, up to \(settings.steps) steps or \(formatMinutes(settings.trainMinutes)))" }
+
+    public func denoise(first: [Float], second: [Float], volume: [Float], size: Size3) throws -> [Float] {
+        let stage = try S2SStage(settings: settings)
+        let info = VolumeInfo(size: size, elementType: .float32, voxelSize: SIMD3(repeating: 1))
+        let options = PipelineOptions(memoryBudget: memoryBudget, backgroundIO: false)
+        try Pipeline(
+            reader: MemoryVolumeReader(first, info: info, name: "the first half"), second: MemoryVolumeReader(second, info: info, name: "the second half"),
+            stages: [stage], options: options
+        ).runPrepasses()
+        stage.resetStatistics()
+        let reader = MemoryVolumeReader(volume, info: info, name: "the volume")
+        let prediction = try Pipeline(reader: reader, second: reader, stages: [stage], options: options)
+        let writer = MemoryVolumeWriter(info: info)
+        try prediction.run(writer: writer)
+        try writer.finish()
+        return writer.values
+    }
+}
