@@ -58,6 +58,21 @@ struct BrickEquivalenceTests {
         }, "chain after normalize")
     }
 
+    @Test("s2s: the distilled network and the ensemble, on bricks aligned to its tiles or not, equal whole sections")
+    func s2s() throws {
+        let size = S2SStageTests.size, values = S2SStageTests.values
+        for distil in [4, 0] {
+            var s = S2SStageTests.settings()
+            s.tileXY = 8
+            s.distillSteps = distil
+            let (_, slabs) = try runChain([try S2SStage(settings: s)], size: size, values: values, slab: nil, memory: 512 << 20)
+            for brick in [SIMD2(8, 8), SIMD2(16, 8), SIMD2(5, 11)] {
+                let (_, bricked) = try runChain([try S2SStage(settings: s)], size: size, values: values, slab: nil, memory: 512 << 20, brick: brick)
+                #expect(bricked == slabs, "distil \(distil): bricks of \(brick.x)×\(brick.y) differ from slabs")
+            }
+        }
+    }
+
     @Test("a part of the sections (--zrange) on bricks equals the same part on slabs")
     func part() throws {
         try Self.expectBricksEqualSlabs({ [GaussianStage(sigma: SIMD3(1, 1, 2), boundary: .reflect)] }, sections: 5..<9, "part 5..<9")
@@ -121,12 +136,18 @@ struct BrickEquivalenceTests {
         #expect(throws: FilterError.self) {
             try MemoryPlan.make(stages: [gaussian], infos: [info, info], budget: 8 << 20, slabSections: nil, readAhead: nil, writerThread: true)
         }
-        // A stage that works on whole sections only (s2s) keeps the whole-section plan's refusal.
+        // s2s works on bricks of its tiles; n2n (two inputs) and whole-volume stages do not.
         let s2s = try S2SStage(settings: S2SSettings())
         let s2sInfo = try s2s.outputInfo(for: info)
-        #expect(MemoryPlan.brickRefusal(stages: [s2s], secondInput: false) != nil)
+        let s2sPlan = try MemoryPlan.make(stages: [s2s], infos: [info, s2sInfo], budget: 256 << 20, slabSections: nil, readAhead: nil, writerThread: true)
+        let s2sBrick = try #require(s2sPlan.brick, "\(s2sPlan)")
+        #expect(s2sBrick.x % s2s.tileSideXY == 0 && s2s.tileSideXY == 64, "bricks of whole 64² tiles: \(s2sPlan)")
+        var halves = S2SSettings()
+        halves.halves = true
+        let n2n = try S2SStage(settings: halves)
+        #expect(MemoryPlan.brickRefusal(stages: [n2n], secondInput: true) != nil)
         #expect(throws: FilterError.self) {
-            try MemoryPlan.make(stages: [s2s], infos: [info, s2sInfo], budget: 256 << 20, slabSections: nil, readAhead: nil, writerThread: true, brick: SIMD2(64, 64))
+            try MemoryPlan.make(stages: [n2n], infos: [info, s2sInfo], budget: 256 << 20, slabSections: nil, readAhead: nil, writerThread: true, secondInput: true, brick: SIMD2(64, 64))
         }
         // A stage that measures its input first must come first.
         #expect(MemoryPlan.brickRefusal(stages: [gaussian, try NormalizeStage(percentiles: nil)], secondInput: false) != nil)

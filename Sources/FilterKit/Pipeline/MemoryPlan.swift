@@ -60,10 +60,32 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool = false,
         brick: SIMD2<Int>? = nil
     ) throws -> MemoryPlan {
-        if let brick {
-            if let reason = brickRefusal(stages: stages, secondInput: secondInput) {
-                throw FilterError.invalidParameter(name: "brick", value: "\(brick.x)x\(brick.y)", expected: "a chain that can work on bricks (\(reason))")
+        if let brick, let reason = brickRefusal(stages: stages, secondInput: secondInput) {
+            throw FilterError.invalidParameter(name: "brick", value: "\(brick.x)x\(brick.y)", expected: "a chain that can work on bricks (\(reason))")
+        }
+        // Whole sections, then bricks, with the stages' own settings; only then do stages work in
+        // less memory (s2s's smaller tiles are slower than bricks of its usual ones).
+        while true {
+            do {
+                return try makeOnce(
+                    stages: stages, infos: infos, budget: budget, slabSections: slabSections, readAhead: readAhead, writerThread: writerThread,
+                    secondInput: secondInput, brick: brick)
+            } catch FilterError.memoryBudget(let what, let needed, let budget) {
+                var change: String?
+                for case let stage as TileStage in stages where change == nil { change = stage.reduceMemory() }
+                guard let change else { throw FilterError.memoryBudget(what: what, needed: needed, budget: budget) }
+                Log.info(change)
             }
+        }
+    }
+
+    /// One plan with the stages' current settings: `brick` when given, else whole sections, else
+    /// the largest bricks that fit.
+    private static func makeOnce(
+        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool,
+        brick: SIMD2<Int>?
+    ) throws -> MemoryPlan {
+        if let brick {
             do {
                 return try makeBricks(stages: stages, infos: infos, budget: budget, slabSections: slabSections, sizes: [brick], reason: "--brick \(brick.x)x\(brick.y)")
             } catch FilterError.memoryBudget(let bricks, let needed, let budget) {
@@ -77,13 +99,18 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
             guard brickRefusal(stages: stages, secondInput: secondInput) == nil, out.x > 16 || out.y > 16 else {
                 throw FilterError.memoryBudget(what: what, needed: needed, budget: budget)
             }
-            let sides = [4096, 2048, 1024, 512, 256, 128, 64, 32, 16]
-            let sizes = sides.map { SIMD2(min($0, out.x), min($0, out.y)) }.filter { $0 != SIMD2(out.x, out.y) }
-            var unique: [SIMD2<Int>] = []
-            for size in sizes where !unique.contains(size) { unique.append(size) }
+            // Square bricks, in multiples of what the stages work in (s2s's tiles).
+            let alignment = stages.compactMap { ($0 as? TileStage)?.brickAlignment }.max() ?? 1
+            var sizes: [SIMD2<Int>] = []
+            for side in [4096, 2048, 1024, 512, 256, 128, 64, 32, 16] {
+                let aligned = (side + alignment - 1) / alignment * alignment
+                let size = SIMD2(min(aligned, out.x), min(aligned, out.y))
+                if size != SIMD2(out.x, out.y), !sizes.contains(size) { sizes.append(size) }
+            }
+            guard !sizes.isEmpty else { throw FilterError.memoryBudget(what: what, needed: needed, budget: budget) }
             do {
                 return try makeBricks(
-                    stages: stages, infos: infos, budget: budget, slabSections: slabSections, sizes: unique,
+                    stages: stages, infos: infos, budget: budget, slabSections: slabSections, sizes: sizes,
                     reason: "whole sections need ~\(ByteCount(needed)), more than --memory \(ByteCount(budget))")
             } catch FilterError.memoryBudget(let bricks, let bricksNeed, _) {
                 // Not even the smallest brick fits: say what either way needs, and the least.
@@ -176,23 +203,8 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         return MemoryPlan(slabSections: slab, requests: requests, parts: parts, reservations: Array(repeating: nil, count: stages.count), brick: brick, brickReason: reason)
     }
 
+    /// The thickest slab of whole sections that fits, with what it leaves to whole-volume stages.
     private static func makeSlabs(
-        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool
-    ) throws -> MemoryPlan {
-        while true {
-            do {
-                return try makeOnce(
-                    stages: stages, infos: infos, budget: budget, slabSections: slabSections, readAhead: readAhead, writerThread: writerThread, secondInput: secondInput)
-            } catch FilterError.memoryBudget(let what, let needed, let budget) {
-                var change: String?
-                for case let stage as TileStage in stages where change == nil { change = stage.reduceMemory() }
-                guard let change else { throw FilterError.memoryBudget(what: what, needed: needed, budget: budget) }
-                Log.info(change)
-            }
-        }
-    }
-
-    private static func makeOnce(
         stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool
     ) throws -> MemoryPlan {
         let out = infos.last!

@@ -59,6 +59,10 @@ public protocol TileStage: Stage {
     /// (the default: false).
     var supportsBricks: Bool { get }
 
+    /// Bricks the planner chooses are a multiple of this in X and Y (the side of the tiles the
+    /// stage computes anyway; 1 by default).
+    var brickAlignment: Int { get }
+
     /// Asks the stage to work in less memory (smaller working blocks, at some cost in speed) when
     /// the chain does not fit the budget; returns what it changed, or nil when it cannot. The
     /// planner asks before refusing a chain, then plans again.
@@ -68,6 +72,7 @@ public protocol TileStage: Stage {
 extension TileStage {
     public var boundary: BoundaryMode { .nearest }
     public var supportsBricks: Bool { false }
+    public var brickAlignment: Int { 1 }
     public func reduceMemory() -> String? { nil }
     public func scratchBytes(forOutput output: Box) -> Int { 0 }
     public func maximumInputSections(forOutputSections count: Int) -> Int? { nil }

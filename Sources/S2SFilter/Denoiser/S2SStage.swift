@@ -23,6 +23,11 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     public var name: String { settings.halves ? N2NFactory.name : S2SFactory.name }
     public var takesSecondInput: Bool { settings.halves }
     public var boundary: BoundaryMode { .reflect }
+    /// Any rectangle of the output comes from the tiles of the volume's grid that meet it:
+    /// runs on bricks (Self2Self; two halves are read as whole sections).
+    public var supportsBricks: Bool { !settings.halves }
+    /// Bricks of whole tiles, so that no tile is predicted twice.
+    public var brickAlignment: Int { max(1, tileXY) }
     public private(set) var settings: S2SSettings
     /// The network that trains (and predicts with the ensemble): loaded from `--model`, or built
     /// on first use, so that listing, planning and refusing a chain cost no network.
@@ -61,8 +66,9 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     /// The output tiles' side along X and Y this run uses.
     public var tileSideXY: Int { tileXY }
     private var trained = false
-    /// The last predicted row of tiles: its index and `tile` sections of the output.
-    private var cachedRowIndex: Int?
+    /// The last predicted row of tiles: its index and the rectangle it covers (``rowValues``:
+    /// `tile` sections of that rectangle of the output).
+    private var cachedRow: (index: Int, rect: PlaneRect)?
     /// Buffers of the prediction, allocated at the first row and reused for every row (so a long
     /// run does not fragment the heap): the row of tiles, and one block's input, mask and sum.
     private var rowValues: [Float] = []
@@ -523,27 +529,29 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     private func process(_ input: Tile, second: Tile?, into output: MutableTile) throws {
         precondition((second != nil) == settings.halves, "\(name): the pipeline gives a second input exactly when the stage takes one")
         let t = settings.tile
-        let (nx, ny) = (output.box.size.x, output.box.size.y)
+        let rect = PlaneRect(x: output.box.range(0), y: output.box.range(1))
+        let voxels = rect.voxels
         for z in output.box.range(2) {
             let row = z / t
-            if cachedRowIndex != row {
-                predictRow(row, input: input, second: second)
-                cachedRowIndex = row
+            if cachedRow?.index != row || cachedRow?.rect != rect {
+                predictRow(row, rect: rect, input: input, second: second)
+                cachedRow = (row, rect)
             }
-            let plane = (z - row * t) * nx * ny
+            let plane = (z - row * t) * voxels
             rowValues.withUnsafeBufferPointer { values in
-                (output.data + (z - output.box.origin.z) * nx * ny).update(from: values.baseAddress! + plane, count: nx * ny)
+                (output.data + (z - output.box.origin.z) * voxels).update(from: values.baseAddress! + plane, count: voxels)
             }
         }
     }
 
-    /// Predicts sections `row·tile ..< (row + 1)·tile` (full XY) from the input tile's planes
-    /// (and the second half's, with two halves).
-    private func predictRow(_ row: Int, input: Tile, second: Tile?) {
+    /// Predicts sections `row·tile ..< (row + 1)·tile` over `rect` (the whole section, or a
+    /// brick's rectangle) from the input tile's planes (and the second half's, with two
+    /// halves): every tile of the volume's grid that meets `rect`, each seen with its halo.
+    private func predictRow(_ row: Int, rect: PlaneRect, input: Tile, second: Tile?) {
         let s = settings, t = s.tile, w = tileXY, h = s.halo, b = s.predictionBlock, bxy = w + 2 * h
-        let (nx, ny) = (volume.x, volume.y)
         let width = input.box.size.x
-        if rowValues.count != t * nx * ny { rowValues = [Float](repeating: 0, count: t * nx * ny) }
+        let (x0, y0) = (input.box.origin.x, input.box.origin.y)
+        if rowValues.count != t * rect.voxels { rowValues = [Float](repeating: 0, count: t * rect.voxels) }
         let shape = TensorShape(depth: b, height: bxy, width: bxy, channels: 1)
         if blockBuffers?.block.shape != shape {
             blockBuffers = (Tensor(shape), Tensor(shape))
@@ -558,14 +566,14 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             for z in 0..<b {
                 let plane = tile.plane(firstPlane + z)
                 for y in 0..<bxy {
-                    let from = plane + (ty * w + y) * width + tx * w
+                    let from = plane + (ty * w - h - y0 + y) * width + (tx * w - h - x0)
                     let to = block.data + (z * bxy + y) * bxy
                     for x in 0..<bxy { to[x] = (from[x] - mean) / std }
                 }
             }
         }
-        for ty in 0..<((ny + w - 1) / w) {
-            for tx in 0..<((nx + w - 1) / w) {
+        for ty in (rect.y.lowerBound / w)..<((rect.y.upperBound + w - 1) / w) {
+            for tx in (rect.x.lowerBound / w)..<((rect.x.upperBound + w - 1) / w) {
                 load(input, ty: ty, tx: tx)
                 let key = RandomStream(seed: s.seed, stream: 0x5A3B).child(UInt64(row) << 40 | UInt64(ty) << 20 | UInt64(tx))
                 if let second {
@@ -578,29 +586,31 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
                         let (o, a) = (UnsafePointer(out.data), sum.data)
                         for i in 0..<sum.count { a[i] += 0.5 * o[i] }
                     }
-                    storeTile(sum, row: row, ty: ty, tx: tx)
+                    storeTile(sum, row: row, ty: ty, tx: tx, rect: rect)
                     continue
                 }
                 if let student {
-                    storeTile(student.predict(block, mask: visible, stream: key, dropout: false), row: row, ty: ty, tx: tx)
+                    storeTile(student.predict(block, mask: visible, stream: key, dropout: false), row: row, ty: ty, tx: tx, rect: rect)
                 } else {
                     ensemble(block, origin: SIMD3(tx * w - h, ty * w - h, row * t - h), key: key, into: sumBuffer!)
-                    storeTile(sumBuffer!, row: row, ty: ty, tx: tx)
+                    storeTile(sumBuffer!, row: row, ty: ty, tx: tx, rect: rect)
                 }
             }
         }
     }
 
-    /// Writes the core of a standardised block prediction into the row of tiles.
-    private func storeTile(_ prediction: Tensor, row: Int, ty: Int, tx: Int) {
+    /// Writes the part of a standardised block prediction's core that lies in `rect` into the
+    /// row of tiles.
+    private func storeTile(_ prediction: Tensor, row: Int, ty: Int, tx: Int, rect: PlaneRect) {
         let s = settings, t = s.tile, w = tileXY, h = s.halo, bxy = w + 2 * h
-        let (nx, ny) = (volume.x, volume.y)
         let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
+        let ys = max(ty * w, rect.y.lowerBound)..<min((ty + 1) * w, rect.y.upperBound)
+        let xs = max(tx * w, rect.x.lowerBound)..<min((tx + 1) * w, rect.x.upperBound)
         for z in 0..<t {
-            for y in 0..<min(w, ny - ty * w) {
-                let from = prediction.data + ((z + h) * bxy + y + h) * bxy + h
-                let to = (z * ny + ty * w + y) * nx + tx * w
-                for x in 0..<min(w, nx - tx * w) { rowValues[to + x] = from[x] * std + mean }
+            for y in ys {
+                let from = prediction.data + ((z + h) * bxy + y - ty * w + h) * bxy + h
+                let to = (z * rect.height + y - rect.y.lowerBound) * rect.width
+                for x in xs { rowValues[to + x - rect.x.lowerBound] = from[x - tx * w] * std + mean }
             }
         }
         reportPrediction(row: row)
