@@ -197,29 +197,35 @@ struct S2SStageTests {
         }
     }
 
-    @Test("memory: at 512M 1024² sections get 32³ tiles and 32 distillation blocks, 512² keep 64×64×32 tiles; a model's prediction keeps them up to 896²; small sections keep theirs")
+    @Test("memory: at 512M 1024² sections run on bricks of 64×64×32 tiles with all 64 distillation blocks, 512² keep whole sections; a model predicts 1024² on bricks too; small sections keep theirs")
     func tilesNarrowedByBudget() throws {
-        func plan(_ side: Int, model: String? = nil) throws -> S2SStage {
+        func plan(_ side: Int, model: String? = nil) throws -> (S2SStage, MemoryPlan) {
             var s = S2SSettings()
             s.steps = 1
             s.modelPath = model
             let stage = try S2SStage(settings: s)
             let info = VolumeInfo(size: Size3(x: side, y: side, z: 96), elementType: .float32, voxelSize: SIMD3(repeating: 10))
-            _ = try Pipeline(reader: InfoOnlyReader(info: info), stages: [stage], options: PipelineOptions(memoryBudget: 512 << 20))
-            return stage
+            let pipeline = try Pipeline(reader: InfoOnlyReader(info: info), stages: [stage], options: PipelineOptions(memoryBudget: 512 << 20))
+            return (stage, pipeline.plan)
         }
-        #expect(try plan(512).tileSideXY == 64)
-        let large = try plan(1024)
-        #expect(large.tileSideXY == 32 && large.settings.distillBlocks == 32)
-        #expect(try plan(40).tileSideXY == 40)
+        let (medium, mediumPlan) = try plan(512)
+        #expect(medium.tileSideXY == 64 && mediumPlan.brick == nil)
+        // Whole sections do not fit, bricks of whole 64×64 tiles do, with every distillation block
+        // (until session 14: 32³ tiles and 32 blocks, slower).
+        let (large, largePlan) = try plan(1024)
+        #expect(large.tileSideXY == 64 && large.settings.distillBlocks == 64, "\(largePlan)")
+        #expect(largePlan.brick.map { $0.x % 64 == 0 && $0.x < 1024 } == true, "\(largePlan)")
+        #expect(try plan(40).0.tileSideXY == 40)
         // A model with its distilled network: prediction alone sets the peak.
         try withTemporaryDirectory { dir in
             let path = dir.appendingPathComponent("m.safetensors").path
             var s = Self.cubeSettings(steps: 2, samples: 8, halo: 8, patchCount: 4)
             (s.saveModelPath, s.distillSteps, s.distillBlocks) = (path, 2, 2)
             _ = try runChain([S2SStage(settings: s)], size: Self.size, values: Self.values, slab: nil, randomAccess: true, memory: 512 << 20)
-            #expect(try plan(896, model: path).tileSideXY == 64)
-            #expect(try plan(1024, model: path).tileSideXY == 32)
+            let (fits, fitsPlan) = try plan(896, model: path)
+            #expect(fits.tileSideXY == 64 && fitsPlan.brick == nil)
+            let (wide, widePlan) = try plan(1024, model: path)
+            #expect(wide.tileSideXY == 64 && widePlan.brick != nil, "\(widePlan)")
         }
     }
 }
