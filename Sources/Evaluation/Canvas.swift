@@ -26,8 +26,10 @@ public struct Canvas {
 
     /// Fills the rectangle of `w × h` pixels at (`x`, `y`), clipped to the canvas.
     mutating func fill(x: Int, y: Int, w: Int, h: Int, _ grey: UInt8) {
-        for v in max(0, y)..<min(height, y + h) where w > 0 {
-            for u in max(0, x)..<min(width, x + w) { pixels[v * width + u] = grey }
+        let (u0, u1, v0, v1) = (max(0, x), min(width, x + w), max(0, y), min(height, y + h))
+        guard u0 < u1, v0 < v1 else { return }  // wholly outside (a label wider than the canvas)
+        for v in v0..<v1 {
+            for u in u0..<u1 { pixels[v * width + u] = grey }
         }
     }
 

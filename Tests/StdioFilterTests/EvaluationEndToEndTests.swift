@@ -172,6 +172,10 @@ struct EvaluationEndToEndTests {
         #expect(secondXY(sharedPixels) < secondXY(pixels), "\(secondXY(sharedPixels)) vs \(secondXY(pixels))")
         #expect(sharedPixels.prefix(13 * w) != pixels.prefix(13 * w), "another label")
 
+        // A label wider than the picture is cut at its edge (it once crashed the drawing).
+        let long = try shell("$B preview --quiet a.mrc b.mrc --labels \(String(repeating: "w", count: 60)),b long.png", in: dir)
+        #expect(long.status == 0, "\(long.stderr)")
+
         let wrong = try shell("$B preview a.mrc b.mrc --labels only-one x.png", in: dir)
         #expect(wrong.status == 64 && wrong.stderr.contains("--labels gives 1 label(s) for 2 volume(s)"), "\(wrong.stderr)")
     }
