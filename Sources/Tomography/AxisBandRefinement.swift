@@ -1,4 +1,3 @@
-import CFFTW
 import FFTSupport
 import FilterKit
 import Foundation
@@ -89,15 +88,7 @@ extension HalfSpectrumWiener {
             d[2 &* i] = s[2 &* i] * g
             d[2 &* i &+ 1] = s[2 &* i &+ 1] * g
         }
-        var out = [Float](repeating: 0, count: size.voxelCount)
-        let (nz, ny, nx) = (Int32(size.z), Int32(size.y), Int32(size.x))
-        try out.withUnsafeMutableBufferPointer { o in
-            let plan = try FFTW.plan(threads: Parallel.threads, rigor: .estimate, values: size.voxelCount, what: "a \(size) inverse FFT") { flags in
-                fftwf_plan_dft_c2r_3d(nz, ny, nx, d.complex, o.baseAddress!, flags)
-            }
-            fftwf_execute(plan.pointer)
-        }
-        return out
+        return try inverse(d, size: size)
     }
 
     static func standardDeviation(_ values: [Float]) -> Double {

@@ -146,15 +146,22 @@ public struct HalfSpectrumWiener: Sendable {
             s[2 &* i] *= g
             s[2 &* i &+ 1] *= g
         }
-        volume = [Float](repeating: 0, count: size.voxelCount)
+        volume = try Self.inverse(s, size: size)
+        return summary
+    }
+
+    /// The c2r transform of the r2c spectrum at `spectrum` (overwritten: FFTW's c2r transforms
+    /// use their input as scratch), unnormalised.
+    static func inverse(_ spectrum: UnsafeMutablePointer<Float>, size: Size3) throws -> [Float] {
+        var out = [Float](repeating: 0, count: size.voxelCount)
         let (nz, ny, nx) = (Int32(size.z), Int32(size.y), Int32(size.x))
-        try volume.withUnsafeMutableBufferPointer { out in
+        try out.withUnsafeMutableBufferPointer { o in
             let plan = try FFTW.plan(threads: Parallel.threads, rigor: .estimate, values: size.voxelCount, what: "a \(size) inverse FFT") { flags in
-                fftwf_plan_dft_c2r_3d(nz, ny, nx, s.complex, out.baseAddress!, flags)
+                fftwf_plan_dft_c2r_3d(nz, ny, nx, spectrum.complex, o.baseAddress!, flags)
             }
             fftwf_execute(plan.pointer)
         }
-        return summary
+        return out
     }
 
     /// The r2c transform of `volume` (nz × ny × (nx/2+1) complex values); empties `volume`.
