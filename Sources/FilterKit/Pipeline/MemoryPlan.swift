@@ -96,7 +96,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
             return try makeSlabs(stages: stages, infos: infos, budget: budget, slabSections: slabSections, readAhead: readAhead, writerThread: writerThread, secondInput: secondInput)
         } catch FilterError.memoryBudget(let what, let needed, let budget) {
             let out = infos.last!.size
-            guard brickRefusal(stages: stages, secondInput: secondInput) == nil, out.x > 16 || out.y > 16 else {
+            guard brickRefusal(stages: stages, secondInput: secondInput) == nil else {
                 throw FilterError.memoryBudget(what: what, needed: needed, budget: budget)
             }
             // Square bricks, in multiples of what the stages work in (s2s's tiles).
@@ -176,7 +176,20 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The memory of a brick plan: the largest over every brick of each node's window, ring and
+    /// The bricks whose nodes can differ in size: the first two and last two of each row and
+    /// column (at the faces, next to them, the ragged last) and one inside; every other brick's
+    /// rectangles have the size of an inner one.
+    static func representativeBricks(of volume: Size3, size: SIMD2<Int>) -> [PlaneRect] {
+        let (columns, rows) = ((volume.x + size.x - 1) / size.x, (volume.y + size.y - 1) / size.y)
+        func picks(_ n: Int) -> [Int] { Array(Set([0, 1, n / 2, n - 2, n - 1].filter { $0 >= 0 && $0 < n })).sorted() }
+        return picks(rows).flatMap { j in
+            picks(columns).map { i in
+                PlaneRect(x: (i * size.x)..<min(volume.x, (i + 1) * size.x), y: (j * size.y)..<min(volume.y, (j + 1) * size.y))
+            }
+        }
+    }
+
+    /// The memory of a brick plan: the largest over the bricks of each node's window, ring and
     /// scratch at its rectangle, the prepass's one whole section, and the writer's row chunk.
     static func brickLayout(stages: [any Stage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, reason: String) -> MemoryPlan {
         var requests = [Int](repeating: 0, count: stages.count + 1)
@@ -186,7 +199,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
             requests[i] = StageSource.shape(stage: stage, output: infos[i + 1].size, input: infos[i].size, chunk: requests[i + 1]).upstreamRequest
         }
         var worst = [Int](repeating: 0, count: stages.count + 1)
-        for rect in bricks(of: infos.last!.size, size: brick) {
+        for rect in representativeBricks(of: infos.last!.size, size: brick) {
             let rects = brickRects(stages: stages, infos: infos, requests: requests, output: rect)
             worst[0] = max(worst[0], ReaderSource.bytes(info: infos[0], rect: rects[0], capacity: requests[0], readAhead: nil))
             for i in stages.indices {
