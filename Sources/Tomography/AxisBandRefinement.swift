@@ -8,6 +8,8 @@ import Foundation
 public protocol SplitRefiner: AnyObject {
     /// What it is, for messages (such as `a network trained on the halves`).
     var description: String { get }
+    /// The memory it uses besides the volumes it is given (its network, patches and buffers).
+    var memoryBytes: Int { get }
     /// `volume` denoised (at its scale), learning from `first` and `second` (two independent
     /// reconstructions at the volume's scale); each `size.voxelCount` floats.
     func denoise(first: [Float], second: [Float], volume: [Float], size: Size3) throws -> [Float]

@@ -57,6 +57,11 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
         self.knownGeometry = geometry
     }
 
+    /// With a refiner, room for the volumes, spectra and the refiner's network in memory: 1 GiB
+    /// holds crops of about 160×256×256 voxels (a refined volume that does not fit is filtered
+    /// out of core, without the network).
+    public var suggestedMemoryBudget: Int? { refiner == nil ? nil : 1 << 30 }
+
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
         let size = input.size
         guard TiltSplit.canSplit(size) else {
@@ -86,7 +91,7 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
             guard WindowedTiltSplit.minimumBytes(input.size, windows: windows) <= available, bytes <= available else { return nil }
             return WholeVolumeReservation(mode: Self.windowed, bytes: bytes)
         }
-        let inMemory = InMemoryTiltSplit.bytes(input.size, refined: refiner != nil)
+        let inMemory = InMemoryTiltSplit.bytes(input.size, refined: refiner != nil) + (refiner?.memoryBytes ?? 0)
         if inMemory <= available { return WholeVolumeReservation(mode: Self.inMemory, bytes: inMemory) }
         guard OutOfCoreTiltSplit.minimumBytes(input.size) <= available else { return nil }
         return WholeVolumeReservation(mode: Self.outOfCore, bytes: available)

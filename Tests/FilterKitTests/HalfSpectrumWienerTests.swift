@@ -66,6 +66,7 @@ struct HalfSpectrumWienerTests {
 /// Records what a ``SplitRefiner`` is given and returns the volume unchanged.
 final class IdentityRefiner: SplitRefiner {
     let description = "the identity"
+    let memoryBytes = 0
     private(set) var given: [[Float]] = []
     func denoise(first: [Float], second: [Float], volume: [Float], size: Size3) throws -> [Float] {
         given = [first, second, volume]

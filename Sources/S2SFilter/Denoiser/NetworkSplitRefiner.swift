@@ -25,6 +25,9 @@ public final class NetworkSplitRefiner: SplitRefiner {
         self.memoryBudget = memoryBudget
     }
 
+    /// Each of its chains plans within ``memoryBudget``.
+    public var memoryBytes: Int { memoryBudget }
+
     public var description: String { "a network trained on the halves (n2n, up to \(settings.steps) steps or \(formatMinutes(settings.trainMinutes)))" }
 
     public func denoise(first: [Float], second: [Float], volume: [Float], size: Size3) throws -> [Float] {
