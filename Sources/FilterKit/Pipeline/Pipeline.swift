@@ -297,9 +297,12 @@ public final class Pipeline {
                 for k in 0..<count {
                     let brickSection = last.section(z + k)
                     let sectionOffset = Int64(z + k - sections.lowerBound) * sectionBytes
-                    for (r, y) in rect.y.enumerated() {
+                    // Rows as wide as the section are one run in the file: one write.
+                    let runs = rect.width == nx ? [(0, rect.voxels)] : (0..<rect.height).map { ($0 * rect.width, rect.width) }
+                    for (start, length) in runs {
+                        let y = rect.y.lowerBound + start / rect.width
                         let offset = sectionOffset + (Int64(y) * Int64(nx) + Int64(rect.x.lowerBound)) * 4
-                        try assembly.write(UnsafeRawBufferPointer(start: brickSection + r * rect.width, count: rect.width * 4), at: offset)
+                        try assembly.write(UnsafeRawBufferPointer(start: brickSection + start, count: length * 4), at: offset)
                     }
                 }
                 z += count
