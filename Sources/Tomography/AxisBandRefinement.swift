@@ -56,7 +56,8 @@ extension HalfSpectrumWiener {
             sums.addHalves(a + 2 &* i, b + 2 &* i, bin: bin, weight: weight)
             sums.addVolume(v + 2 &* i, bin: bin, weight: weight)
         }
-        let (gains, summary) = HalfSpectrumWiener(sums, size: size).gains(power: sums.power)
+        var (gains, summary) = HalfSpectrumWiener(sums, size: size).gains(power: sums.power)
+        summary.refined = true
         let band = (0..<(bins * bins * bins)).map { inAxisBand(z: $0 / (bins * bins), y: $0 / bins % bins, x: $0 % bins, axis: axis) }
         // Without the band: the halves and the volume (the mean kept); the band alone, filtered.
         first = try synthesize(spectrumA, size: size, bins: bins) { i, bin in band[bin] && i != 0 ? 0 : 1 }

@@ -116,6 +116,9 @@ public struct HalfSpectrumWiener: Sendable {
         public var keptPower: Double
         /// Σ max(signal, 0) / Σ power: the signal's share of the power, as the halves measure it.
         public var signalShare: Double
+        /// Whether a ``SplitRefiner`` denoised the volume away from the band along the tilt axis
+        /// (then ``keptPower`` is the filter's, not the output's).
+        public var refined = false
     }
 
     /// The gains `signal / power` per bin, clamped to [0, 1], and what they keep of `power`

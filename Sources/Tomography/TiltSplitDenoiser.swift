@@ -85,8 +85,10 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     public func reserve(for input: VolumeInfo, available: Int) -> WholeVolumeReservation? {
         let windows = window.windows(for: input)
         if windows.windows.count > 1 {
-            // A window in memory if it fits, else as much as there is for its out-of-core engine.
-            let inMemory = InMemoryTiltSplit.bytes(WindowedTiltSplit.windowSize(input.size, windows)) + WindowedTiltSplit.chunkBytes(input.size)
+            // A window in memory (with the refiner) if it fits, else as much as there is for its
+            // out-of-core engine.
+            let windowSize = WindowedTiltSplit.windowSize(input.size, windows)
+            let inMemory = (refiner.map { WindowedTiltSplit.refinedBytes(windowSize, $0) } ?? InMemoryTiltSplit.bytes(windowSize)) + WindowedTiltSplit.chunkBytes(input.size)
             let bytes = max(min(inMemory, available), PlaneSamples.bytes(for: input.size))
             guard WindowedTiltSplit.minimumBytes(input.size, windows: windows) <= available, bytes <= available else { return nil }
             return WholeVolumeReservation(mode: Self.windowed, bytes: bytes)
@@ -102,13 +104,18 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
         case Self.inMemory:
             engine = InMemoryTiltSplit(size: input.size, bins: Self.bins(bins, for: input.size), refiner: refiner)
         case Self.windowed:
-            if refiner != nil { Log.info("in windows of sections: filtered by the shared spectrum only (the network on the halves runs on one window in memory)") }
             let windows = window.windows(for: input)
+            let windowSize = WindowedTiltSplit.windowSize(input.size, windows)
+            var windowRefiner = refiner
+            if let refiner, WindowedTiltSplit.refinedBytes(windowSize, refiner) + WindowedTiltSplit.chunkBytes(input.size) > reservation.bytes {
+                Log.info("in windows of sections: filtered by the shared spectrum only (the network on the halves needs a window in memory: --memory \(Self.memoryText(WindowedTiltSplit.refinedBytes(windowSize, refiner) + WindowedTiltSplit.chunkBytes(input.size))) or more, or --split-refine filter)")
+                windowRefiner = nil
+            }
             engine = try WindowedTiltSplit(
-                size: input.size, bins: Self.bins(bins, for: WindowedTiltSplit.windowSize(input.size, windows)), bytes: reservation.bytes,
-                windows: windows, sampleGeometry: knownGeometry == nil)
+                size: input.size, bins: Self.bins(bins, for: windowSize), bytes: reservation.bytes,
+                windows: windows, sampleGeometry: knownGeometry == nil, refiner: windowRefiner)
         default:
-            if refiner != nil { Log.info("out of core: filtered by the shared spectrum only (the network on the halves needs the volume in memory: a larger --memory)") }
+            if let refiner { Log.info("out of core: filtered by the shared spectrum only (the network on the halves needs the volume in memory: --memory \(Self.memoryText(InMemoryTiltSplit.bytes(input.size, refined: true) + refiner.memoryBytes)) or more, or --split-refine filter)") }
             engine = try OutOfCoreTiltSplit(size: input.size, bins: Self.bins(bins, for: input.size), bytes: reservation.bytes, sampleGeometry: knownGeometry == nil)
         }
     }
@@ -120,8 +127,16 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     public func finishInput() throws {
         let start = ProgressReporter.now()
         let summary = try engine!.finish(split: split, knownGeometry: knownGeometry, source: name)
-        Log.info(String(format: "filtered by the spectrum the two halves share (signal %.1f %% of the power, %.1f %% kept) in %.1f s in all", summary.signalShare * 100, summary.keptPower * 100, ProgressReporter.now() - start))
+        let seconds = ProgressReporter.now() - start
+        if summary.refined {
+            Log.info(String(format: "denoised from the two halves (they share signal in %.1f %% of the power) in %.1f s in all", summary.signalShare * 100, seconds))
+        } else {
+            Log.info(String(format: "filtered by the spectrum the two halves share (signal %.1f %% of the power, %.1f %% kept) in %.1f s in all", summary.signalShare * 100, summary.keptPower * 100, seconds))
+        }
     }
+
+    /// `bytes` rounded up to MiB, as `--memory` takes it.
+    static func memoryText(_ bytes: Int) -> String { "\((bytes + (1 << 20) - 1) >> 20)M" }
 
     /// At most `bins`, and at least 4 frequencies of the shortest axis per bin (a 32-voxel axis
     /// with 16 bins would have one sample per bin along it, and its gains would be noise).

@@ -16,12 +16,16 @@ final class WindowedTiltSplit: TiltSplitEngine {
     private let input: ScratchFile
     private let output: ScratchFile
     private var samples: PlaneSamples?
+    /// What denoises each window away from the band along the tilt axis when the window fits in
+    /// memory with it (trained once, on the first such window), else nil: the filter alone.
+    let refiner: (any SplitRefiner)?
 
     /// Sections moved at a time between the scratch files and a window's engine.
     private static let chunkSections = 4
 
-    init(size: Size3, bins: Int, bytes: Int, windows: DepthWindows, sampleGeometry: Bool) throws {
+    init(size: Size3, bins: Int, bytes: Int, windows: DepthWindows, sampleGeometry: Bool, refiner: (any SplitRefiner)? = nil) throws {
         self.size = size
+        self.refiner = refiner
         self.bins = bins
         self.bytes = bytes
         self.windows = windows
@@ -33,6 +37,11 @@ final class WindowedTiltSplit: TiltSplitEngine {
 
     /// Bytes of the sections moved at a time (two buffers).
     static func chunkBytes(_ size: Size3) -> Int { 2 * chunkSections * size.sectionVoxels * 4 }
+
+    /// Bytes of a window of `size` split in memory with `refiner`.
+    static func refinedBytes(_ size: Size3, _ refiner: any SplitRefiner) -> Int {
+        InMemoryTiltSplit.bytes(size, refined: true) + refiner.memoryBytes
+    }
 
     /// The size of the deepest window.
     static func windowSize(_ size: Size3, _ windows: DepthWindows) -> Size3 {
@@ -81,9 +90,14 @@ final class WindowedTiltSplit: TiltSplitEngine {
         let windowedSections = windows.windows.reduce(0) { $0 + $1.count }
         for (window, weight) in zip(windows.windows, weights) {
             let windowSize = Size3(x: size.x, y: size.y, z: window.count)
-            let engine: any TiltSplitEngine = InMemoryTiltSplit.bytes(windowSize) <= engineBytes
-                ? InMemoryTiltSplit(size: windowSize, bins: bins)
-                : try OutOfCoreTiltSplit(size: windowSize, bins: bins, bytes: engineBytes, sampleGeometry: false)
+            let engine: any TiltSplitEngine
+            if let refiner, Self.refinedBytes(windowSize, refiner) <= engineBytes {
+                engine = InMemoryTiltSplit(size: windowSize, bins: bins, refiner: refiner)
+            } else if InMemoryTiltSplit.bytes(windowSize) <= engineBytes {
+                engine = InMemoryTiltSplit(size: windowSize, bins: bins)
+            } else {
+                engine = try OutOfCoreTiltSplit(size: windowSize, bins: bins, bytes: engineBytes, sampleGeometry: false)
+            }
             for z0 in stride(from: window.lowerBound, to: window.upperBound, by: Self.chunkSections) {
                 let n = min(Self.chunkSections, window.upperBound - z0)
                 try chunk.withUnsafeMutableBufferPointer { try move(input, z0..<z0 + n, $0.baseAddress!, writing: false) }
@@ -95,6 +109,7 @@ final class WindowedTiltSplit: TiltSplitEngine {
             let share = Double(window.count) / Double(windowedSections)
             summary.keptPower += share * part.keptPower
             summary.signalShare += share * part.signalShare
+            summary.refined = summary.refined || part.refined
             // Blend: sections already written by earlier windows get this window's part added.
             for z0 in stride(from: window.lowerBound, to: window.upperBound, by: Self.chunkSections) {
                 let n = min(Self.chunkSections, window.upperBound - z0)

@@ -138,10 +138,10 @@ struct SplitTiltsEndToEndTests {
         let run = try shell("""
             \(Self.makeVolumes) &&
             $B split-tilts --tilts auto wbp-t.mrc a-t.mrc b-t.mrc 2> log.txt &&
-            $B s2s < wbp.mrc > piped.mrc 2> piped.txt &&
-            $B s2s --memory 34M < wbp.mrc > piped-ooc.mrc 2> piped-ooc.txt &&
-            $B s2s --quiet --tilts auto wbp.mrc file.mrc &&
-            $B s2s --tilts detect \(quick) wbp.mrc detect.mrc 2> detect.txt &&
+            $B s2s --split-refine filter < wbp.mrc > piped.mrc 2> piped.txt &&
+            $B s2s --split-refine filter --memory 34M < wbp.mrc > piped-ooc.mrc 2> piped-ooc.txt &&
+            $B s2s --split-refine filter --quiet --tilts auto wbp.mrc file.mrc &&
+            $B s2s --split-refine filter --tilts detect \(quick) wbp.mrc detect.mrc 2> detect.txt &&
             $B synth --quiet --size 48x48x32 phantom.mrc &&
             $B s2s --tilts detect \(quick) phantom.mrc masks.mrc 2> masks.txt
             """, in: dir)
@@ -179,12 +179,12 @@ struct SplitTiltsEndToEndTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = try shell("""
             \(Self.makeVolumes) && \(Self.makeSignal) && mkdir tmp && export TMPDIR="$PWD/tmp" &&
-            $B s2s --tilts -60:60:7.5 signal.mrc s2s.mrc 2> log.txt &&
+            $B s2s --split-refine filter --tilts -60:60:7.5 signal.mrc s2s.mrc 2> log.txt &&
             $B gaussian --quiet --sigma 1 signal.mrc gauss1.mrc &&
             printf '%s\\n' -60 -52.5 -45 -37.5 -30 -22.5 -15 -7.5 0 7.5 15 22.5 30 37.5 45 52.5 60 > signal.tlt &&
-            $B run --quiet --chain s2s:tilts=signal.tlt signal.mrc chain.mrc &&
-            $B s2s --quiet --tilts \(Self.angles) wbp.mrc noise.mrc &&
-            $B s2s --memory 35M --tilts -60:60:7.5 signal.mrc ooc.mrc 2> ooc.txt
+            $B run --quiet --chain s2s:tilts=signal.tlt:split-refine=filter signal.mrc chain.mrc &&
+            $B s2s --split-refine filter --quiet --tilts \(Self.angles) wbp.mrc noise.mrc &&
+            $B s2s --split-refine filter --memory 35M --tilts -60:60:7.5 signal.mrc ooc.mrc 2> ooc.txt
             """, in: dir)
         try #require(run.status == 0, "\(run.stderr)")
         let log = try String(contentsOf: dir.appendingPathComponent("log.txt"), encoding: .utf8)
@@ -213,7 +213,7 @@ struct SplitTiltsEndToEndTests {
 
         // Windows of sections: 64 sections in two windows of 48, each split on its own, denoise
         // as well.
-        let windowed = try shell("$B s2s --tilts -60:60:7.5 --split-depth 48 signal.mrc windowed.mrc", in: dir)
+        let windowed = try shell("$B s2s --split-refine filter --tilts -60:60:7.5 --split-depth 48 signal.mrc windowed.mrc", in: dir)
         #expect(windowed.status == 0, "\(windowed.stderr)")
         #expect(windowed.stderr.contains("in 2 windows of sections along Z: 0..<48, 16..<64"), "\(windowed.stderr)")
         let windowedScores = try Self.correlationsWithClean(["signal.mrc", "windowed.mrc"], in: dir)
@@ -221,12 +221,25 @@ struct SplitTiltsEndToEndTests {
         let windowDifference = try Self.relativeDifference("windowed.mrc", "s2s.mrc", in: dir)
         #expect(windowDifference > 1e-4, "windows against one: relative difference \(windowDifference)")
 
-        // A network trained on the halves away from the band along the tilt axis (a short training).
-        let refined = try shell("$B s2s --tilts -60:60:7.5 --split-refine network --split-steps 40 signal.mrc refined.mrc", in: dir)
+        // The default: a network trained on the halves away from the band along the tilt axis (a
+        // short training); in windows, trained on the first and reused by the second; out of
+        // core, the filter alone, and said so.
+        let refined = try shell("""
+            $B s2s --tilts -60:60:7.5 --split-steps 40 signal.mrc refined.mrc 2> refined.txt &&
+            $B s2s --tilts -60:60:7.5 --split-steps 40 --split-depth 48 signal.mrc refined-windows.mrc 2> refined-windows.txt &&
+            $B s2s --tilts -60:60:7.5 --memory 35M signal.mrc refined-ooc.mrc 2> refined-ooc.txt
+            """, in: dir)
         #expect(refined.status == 0, "\(refined.stderr)")
-        #expect(refined.stderr.contains("denoised without the band along the tilt axis by a network trained on the halves"), "\(refined.stderr)")
-        let refinedScores = try Self.correlationsWithClean(["signal.mrc", "refined.mrc"], in: dir)
-        #expect(refinedScores.count == 2 && refinedScores[1] > refinedScores[0] + 0.3, "correlation with the clean volume: input, refined: \(refinedScores)")
+        let said = { (name: String) in (try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)) ?? "" }
+        #expect(said("refined.txt").contains("denoised without the band along the tilt axis by a network trained on the halves"), "\(said("refined.txt"))")
+        let windowsSaid = said("refined-windows.txt")
+        #expect(windowsSaid.contains("in 2 windows of sections along Z") && windowsSaid.components(separatedBy: "denoised without the band").count == 3, "\(windowsSaid)")
+        #expect(windowsSaid.components(separatedBy: "training the").count == 2 && windowsSaid.contains("the network trained on the first window's halves predicts this one"), "\(windowsSaid)")
+        #expect(said("refined-ooc.txt").contains("out of core: filtered by the shared spectrum only"), "\(said("refined-ooc.txt"))")
+        let refinedScores = try Self.correlationsWithClean(["signal.mrc", "refined.mrc", "refined-windows.mrc"], in: dir)
+        #expect(refinedScores.count == 3 && refinedScores[1] > refinedScores[0] + 0.3 && refinedScores[2] > refinedScores[0] + 0.3,
+                "correlation with the clean volume: input, refined, refined in windows: \(refinedScores)")
+        #expect(try Self.relativeDifference("refined-ooc.mrc", "s2s.mrc", in: dir) < 1e-5, "out of core with the default: the filter")
 
         for (arguments, status, words) in [
             ("s2s --split-depth 4 wbp.mrc out.mrc", Int32(64), "split-depth"),

@@ -30,14 +30,25 @@ public final class NetworkSplitRefiner: SplitRefiner {
 
     public var description: String { "a network trained on the halves (n2n, up to \(settings.steps) steps or \(formatMinutes(settings.trainMinutes)))" }
 
+    /// The stage trained by the first ``denoise(first:second:volume:size:)``; later calls (the
+    /// next windows of a deep tomogram) predict with it without training again.
+    private var trained: S2SStage?
+
     public func denoise(first: [Float], second: [Float], volume: [Float], size: Size3) throws -> [Float] {
-        let stage = try S2SStage(settings: settings)
         let info = VolumeInfo(size: size, elementType: .float32, voxelSize: SIMD3(repeating: 1))
         let options = PipelineOptions(memoryBudget: memoryBudget, backgroundIO: false)
-        try Pipeline(
-            reader: MemoryVolumeReader(first, info: info, name: "the first half"), second: MemoryVolumeReader(second, info: info, name: "the second half"),
-            stages: [stage], options: options
-        ).runPrepasses()
+        let stage: S2SStage
+        if let trained {
+            stage = trained
+            Log.info("the network trained on the first window's halves predicts this one")
+        } else {
+            stage = try S2SStage(settings: settings)
+            try Pipeline(
+                reader: MemoryVolumeReader(first, info: info, name: "the first half"), second: MemoryVolumeReader(second, info: info, name: "the second half"),
+                stages: [stage], options: options
+            ).runPrepasses()
+            trained = stage
+        }
         stage.resetStatistics()
         let reader = MemoryVolumeReader(volume, info: info, name: "the volume")
         let prediction = try Pipeline(reader: reader, second: reader, stages: [stage], options: options)

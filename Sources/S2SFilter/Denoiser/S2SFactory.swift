@@ -62,8 +62,8 @@ public enum S2SFactory: StageFactory {
         StageParameter("max-residual", .number(0.001...1), default: "0.05", help: "with --tilts: refuse a volume the back-projection fits worse than this"),
         StageParameter("spectrum-bins", .integer(2...64), default: "16", help: "with --tilts: bins per axis of the spectrum measured between the halves"),
         StageParameter("split-depth", .text, default: "auto", help: "with --tilts: sections per window of a deeper tomogram, each window split and filtered on its own and blended (auto: 1280 A at the voxel size, 128 when unknown; whole: one window)"),
-        StageParameter("split-refine", .choice(["filter", "network"]), default: "filter", help: "with --tilts: filter: the Wiener filter of the shared spectrum; network: away from the band along the tilt axis, a network trained on the halves (n2n) denoises instead (sharper, no streaks along the axis; in memory only)"),
-        StageParameter("split-steps", .integer(1...1_000_000), default: "2000", help: "with --split-refine network: training steps at most"),
+        StageParameter("split-refine", .choice(["network", "filter"]), default: "network", help: "with --tilts: network: the band along the tilt axis filtered by the spectrum the halves share, the rest denoised by a network trained on the halves (n2n; looks denoised, about 8 min on a 128x192x192 crop; where the volume, or a window of it, fits --memory with it, else the filter); filter: the Wiener filter of the shared spectrum alone (about 1 min, scores higher against the other half, streaked along the axis)"),
+        StageParameter("split-steps", .integer(1...1_000_000), default: "2000", help: "with --split-refine network: training steps at most (on the first window of a deeper tomogram; the others reuse the network)"),
         StageParameter("split-minutes", .number(0...10_000), default: "7", unit: "min", help: "with --split-refine network: training time at most"),
     ] + S2SParameters.tiling
 
@@ -101,7 +101,7 @@ public enum S2SFactory: StageFactory {
         return TiltSplitDenoiser(split: split, bins: try p.integer("spectrum-bins"), window: try splitDepth(p), refiner: try splitRefiner(p))
     }
 
-    /// `--split-refine network`: the network trained on the halves, with `--split-steps` and `--split-minutes`.
+    /// `--split-refine network` (the default): the network trained on the halves, with `--split-steps` and `--split-minutes`.
     static func splitRefiner(_ p: StageParameters) throws -> NetworkSplitRefiner? {
         let (refine, steps, minutes) = (try p.choice("split-refine"), try p.integer("split-steps"), try p.number("split-minutes"))
         return refine == "network" ? NetworkSplitRefiner(steps: steps, trainMinutes: minutes) : nil
