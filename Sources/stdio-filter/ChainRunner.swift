@@ -35,13 +35,13 @@ struct ChainOptions: ParsableArguments {
 
     func validate() throws {
         if mode != nil && type != nil { throw ValidationError("give --mode or --type, not both") }
-        if let mode, Convert.elementType(forMode: mode) == nil { throw ValidationError("--mode must be 0, 1, 2, 6 or 12 (got \(mode))") }
+        if let mode, MRCMode.outputType(forMode: mode) == nil { throw ValidationError("--mode must be \(MRCMode.outputList) (got \(mode))") }
         if type == .uint4 { throw ValidationError("--type uint4 (mode 101) cannot be written") }
         if let slab, slab < 1 { throw ValidationError("--slab must be at least 1 (got \(slab))") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
-    var outputType: ElementType? { type ?? mode.flatMap(Convert.elementType(forMode:)) }
+    var outputType: ElementType? { type ?? mode.flatMap(MRCMode.outputType(forMode:)) }
 }
 
 /// `XxY` (or one number for both): the X-Y size of bricks.

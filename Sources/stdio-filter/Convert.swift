@@ -42,20 +42,16 @@ struct Convert: ParsableCommand {
 
     func validate() throws {
         if mode != nil && type != nil { throw ValidationError("give --mode or --type, not both") }
-        if let mode, Convert.elementType(forMode: mode) == nil {
-            throw ValidationError("--mode must be 0, 1, 2, 6 or 12 (got \(mode))")
+        if let mode, MRCMode.outputType(forMode: mode) == nil {
+            throw ValidationError("--mode must be \(MRCMode.outputList) (got \(mode))")
         }
         if type == .uint4 { throw ValidationError("--type uint4 (mode 101) cannot be written") }
-    }
-
-    static func elementType(forMode mode: Int) -> ElementType? {
-        [0: .int8, 1: .int16, 2: .float32, 6: .uint16, 12: .float16][mode]
     }
 
     func run() throws {
         try ChainRunner.run(
             stages: [], input: input, output: output, global: global, io: io,
-            outputType: type ?? mode.flatMap(Convert.elementType(forMode:)), slab: nil, threads: nil, command: "convert",
+            outputType: type ?? mode.flatMap(MRCMode.outputType(forMode:)), slab: nil, threads: nil, command: "convert",
             operation: { from, to in from == to ? "convert" : "convert \(from) to \(to)" })
     }
 

@@ -149,4 +149,16 @@ struct MRCReaderEdgeTests {
         #expect("\(error!)".contains("axis order 3,1,2"))
         #expect("\(error!)".contains("needs 2 MiB but the memory budget is 1 MiB"))
     }
+
+    @Test("one table of MRC modes: every stored type written under the mode it is read as; --mode takes the writable ones")
+    func modeTable() {
+        for type in ElementType.allCases {
+            let mode = MRCMode.mode(for: type)
+            #expect(MRCMode.type(of: mode) == (type == .uint8 ? .int8 : type), "\(type) → mode \(mode)")
+        }
+        #expect(MRCMode.outputType(forMode: 12) == .float16 && MRCMode.outputType(forMode: 6) == .uint16)
+        for refused in [101, 3, 4, 16, 7, -1] { #expect(MRCMode.outputType(forMode: refused) == nil, "--mode \(refused)") }
+        #expect(MRCMode.type(of: 3) == nil && MRCHeader.knownModes.contains(3) && MRCHeader.knownModes.contains(101))
+        #expect(MRCMode.readableList == "0, 1, 2, 6, 12 and 101" && MRCMode.outputList == "0, 1, 2, 6 or 12")
+    }
 }

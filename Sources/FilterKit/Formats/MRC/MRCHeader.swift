@@ -146,7 +146,7 @@ public struct MRCHeader: Sendable, Equatable {
 
     // MARK: Byte order
 
-    static let knownModes: Set<Int> = [0, 1, 2, 3, 4, 6, 12, 16, 101]
+    static let knownModes = Set(MRCMode.table.map(\.mode) + MRCMode.refusedModes)
     static let maximumDimension = 1 << 24
 
     private func plausible() -> Bool {
@@ -164,6 +164,6 @@ public struct MRCHeader: Sendable, Equatable {
         }
         return .badHeader(
             source: source, field: "MODE", offset: 12, found: "\(mode)",
-            expected: "one of 0, 1, 2, 6, 12, 101 in either byte order (not an MRC file?)")
+            expected: "one of \(MRCMode.table.map { String($0.mode) }.joined(separator: ", ")) in either byte order (not an MRC file?)")
     }
 }

@@ -28,22 +28,19 @@ public struct MRCLayout: Sendable, Equatable {
             let (signed, rule) = MRCLayout.mode0IsSigned(h)
             elementType = signed ? .int8 : .uint8
             mode0Rule = rule
-        case 1: elementType = .int16
-        case 2: elementType = .float32
-        case 6: elementType = .uint16
-        case 12: elementType = .float16
-        case 101: elementType = .uint4
+        case let mode where MRCMode.type(of: mode) != nil:
+            elementType = MRCMode.type(of: mode)!
         case 3, 4:
             throw FilterError.unsupported(
                 source: source, what: "MRC mode \(h.mode) (complex \(h.mode == 3 ? "int16" : "float32")) is a Fourier transform, not a real-space volume",
-                hint: "this tool reads modes 0, 1, 2, 6, 12 and 101")
+                hint: "this tool reads modes \(MRCMode.readableList)")
         case 16:
             throw FilterError.unsupported(
                 source: source, what: "MRC mode 16 (RGB colour) is not a density map",
-                hint: "this tool reads modes 0, 1, 2, 6, 12 and 101")
+                hint: "this tool reads modes \(MRCMode.readableList)")
         default:
             throw FilterError.badHeader(
-                source: source, field: "MODE", offset: 12, found: "\(h.mode)", expected: "one of 0, 1, 2, 6, 12, 101")
+                source: source, field: "MODE", offset: 12, found: "\(h.mode)", expected: "one of \(MRCMode.table.map { String($0.mode) }.joined(separator: ", "))")
         }
         storedSize = Size3(x: h.nx, y: h.ny, z: h.nz)
         let map = h.axisMap

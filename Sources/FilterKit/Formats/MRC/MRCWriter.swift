@@ -99,18 +99,6 @@ public final class MRCWriter {
 
     // MARK: Header
 
-    /// MODE and IMOD flag bit 1 for a stored type.
-    static func mode(for type: ElementType) -> Int32 {
-        switch type {
-        case .int8, .uint8: return 0
-        case .int16: return 1
-        case .float32: return 2
-        case .uint16: return 6
-        case .float16: return 12
-        case .uint4: return 101
-        }
-    }
-
     /// The header for `info`, with "undetermined" statistics.
     static func header(for info: VolumeInfo, label: String) -> (MRCHeader, [String]) {
         var warnings: [String] = []
@@ -132,7 +120,7 @@ public final class MRCWriter {
         h.setInt32(Int32(size.x), at: 0)
         h.setInt32(Int32(size.y), at: 4)
         h.setInt32(Int32(size.z), at: 8)
-        h.setInt32(mode(for: info.elementType), at: 12)
+        h.setInt32(Int32(MRCMode.mode(for: info.elementType)), at: 12)
         h.setInt32(info.gridStart.x, at: 16)
         h.setInt32(info.gridStart.y, at: 20)
         h.setInt32(info.gridStart.z, at: 24)
