@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FilterKit
 
 /// How the microscope and the reconstruction shape a phantom, in Fourier space: the contrast
 /// transfer function with its B-factor envelope, the missing wedge of a single-axis tilt series
@@ -17,13 +18,12 @@ struct ImagingModel {
         let count = 16_384
         step = kMax2 / Double(count - 2)
         let lambda = s.wavelength, df = s.defocus * 1e4, cs = s.sphericalAberration * 1e7
-        let a = s.amplitudeContrast, phase = (1 - a * a).squareRoot()
         transfer = (0..<count).map { i in
             let k2 = Double(i) * kMax2 / Double(count - 2)
             guard s.ctf else { return -1 }
-            let chi = Double.pi * lambda * df * k2 - Double.pi / 2 * cs * lambda * lambda * lambda * k2 * k2
+            let ctf = ElectronOptics.ctf(k2: k2, wavelength: lambda, defocus: df, sphericalAberration: cs, amplitudeContrast: s.amplitudeContrast)
             // Dark protein contrast: positive density gives negative values at low frequency.
-            return Float(-(phase * sin(chi) + a * cos(chi)) * exp(-s.bFactor * k2 / 4))
+            return Float(-ctf * exp(-s.bFactor * k2 / 4))
         }
     }
 

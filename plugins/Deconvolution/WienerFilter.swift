@@ -58,7 +58,6 @@ public struct WienerTable: Sendable {
         let phase = s.phaseshift * Double.pi / 180
         let exponent = s.strengthScale == .isonet ? s.deconvstrength : 3 * s.deconvstrength
         let scale = pow(10, exponent)
-        let amplitude = s.ampcon, phaseAmplitude = (1 - s.ampcon * s.ampcon).squareRoot()
         var ctf = [Double](repeating: 0, count: n)
         var values = [Double](repeating: 0, count: n)
         for i in 0..<n {
@@ -67,8 +66,7 @@ public struct WienerTable: Sendable {
             let snr = exp(-r * s.snrfalloff * 100 / s.angpix) * scale * hp + s.epsilon
             let k = Double(i) / (2 * Double(n) * s.angpix)
             let k2 = k * k
-            let chi = 0.5 * Double.pi * cs * lambda * lambda * lambda * k2 * k2 - Double.pi * lambda * dz * k2 - phase
-            var c = amplitude * cos(chi) - phaseAmplitude * sin(chi)
+            var c = ElectronOptics.ctf(k2: k2, wavelength: lambda, defocus: dz, sphericalAberration: cs, amplitudeContrast: s.ampcon, phaseShift: phase)
             if s.phaseflipped { c = abs(c) }
             ctf[i] = c
             values[i] = c / (c * c + 1 / snr)
