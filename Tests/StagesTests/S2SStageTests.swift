@@ -6,6 +6,16 @@ import Testing
 
 @Suite("s2s stage")
 struct S2SStageTests {
+    @Test("the parameters' defaults are the settings' defaults (one place writes them)")
+    func parameterDefaults() throws {
+        let parsed = try S2SParameters.settings(StageParameters(stage: "s2s", schema: S2SFactory.parameters, given: []))
+        #expect(parsed == S2SSettings())
+        let s2s = try #require(try S2SFactory.make(StageParameters(stage: "s2s", schema: S2SFactory.parameters, given: [])) as? S2SStage)
+        #expect(s2s.settings == S2SSettings())
+        let refiner = try #require(try S2SFactory.splitRefiner(StageParameters(stage: "s2s", schema: S2SFactory.parameters, given: [])))
+        #expect(refiner.settings.steps == S2SSettings().steps && refiner.settings.trainMinutes == S2SSettings().trainMinutes)
+    }
+
     static let size = Size3(x: 20, y: 18, z: 22)
     static let values = noisyPattern(noiseSeed: 3)
 

@@ -1,4 +1,5 @@
 import FilterKit
+import Foundation
 import Tomography
 
 /// The stages of this module: `s2s` and `n2n`.
@@ -45,26 +46,26 @@ public enum S2SFactory: StageFactory {
         Example: stdio-filter s2s --steps 400 --save-model m.safetensors in.mrc out.mrc
                  stdio-filter s2s --tilts tomo.tlt tomo.mrc out.mrc
         """
-    public static let parameters = S2SParameters.network(learningRate: "0.0004", dropout: "0.3") + [
+    public static let parameters = S2SParameters.network(learningRate: S2SParameters.text(S2SParameters.defaults.learningRate), dropout: S2SParameters.text(S2SParameters.defaults.network.dropout)) + [
         StageParameter("mask", .choice(["auto", "xline", "point", "block", "mixed"]), default: "auto", help: "what is hidden from the network (auto: the measured noise correlation's region)"),
-        StageParameter("cell-factor", .integer(2...16), default: "3", help: "mask=auto: blind cells this many times the noise correlation's reach on each axis"),
-        StageParameter("mask-rate", .number(0.01...0.9), default: "0.3", help: "fraction of voxels hidden (xline, point, block, mixed)"),
-        StageParameter("noise-threshold", .number(0.01...1), default: "0.1", help: "mask=auto hides the neighbours whose noise correlation reaches this in magnitude"),
+        StageParameter("cell-factor", .integer(2...16), default: S2SParameters.text(S2SParameters.defaults.cellFactor), help: "mask=auto: blind cells this many times the noise correlation's reach on each axis"),
+        StageParameter("mask-rate", .number(0.01...0.9), default: S2SParameters.text(S2SParameters.defaults.maskRate), help: "fraction of voxels hidden (xline, point, block, mixed)"),
+        StageParameter("noise-threshold", .number(0.01...1), default: S2SParameters.text(MaskSetting.defaultThreshold), help: "mask=auto hides the neighbours whose noise correlation reaches this in magnitude"),
         StageParameter("block", .integer(2...16), default: "2", unit: "voxels", help: "cube edge for mask=block and mask=mixed"),
         StageParameter("line", .integer(3...15), default: "5", unit: "voxels", help: "run length along X for mask=xline"),
-        StageParameter("samples", .integer(1...1000), default: "8", help: "prediction draws averaged per tile (mask=auto: passes, rounded down to a multiple of 8)"),
-        StageParameter("distill", .integer(0...1_000_000), default: "400", help: "steps training one network to give the ensemble's output, which then predicts in one pass (at most as many as the training's; 0: predict with the ensemble of --samples passes)"),
-        StageParameter("distill-minutes", .number(0...10_000), default: "3", unit: "min", help: "distillation time at most"),
-        StageParameter("distill-lr", .number(1e-7...1), default: "0.0002", help: "Adam learning rate of the distillation"),
-        StageParameter("distill-blocks", .integer(1...100_000), default: "64", help: "blocks cut from the volume during the prepass, predicted by the ensemble, that the distilled network learns from"),
+        StageParameter("samples", .integer(1...1000), default: S2SParameters.text(S2SParameters.defaults.samples), help: "prediction draws averaged per tile (mask=auto: passes, rounded down to a multiple of 8)"),
+        StageParameter("distill", .integer(0...1_000_000), default: S2SParameters.text(S2SParameters.defaults.distillSteps), help: "steps training one network to give the ensemble's output, which then predicts in one pass (at most as many as the training's; 0: predict with the ensemble of --samples passes)"),
+        StageParameter("distill-minutes", .number(0...10_000), default: S2SParameters.text(S2SParameters.defaults.distillMinutes), unit: "min", help: "distillation time at most"),
+        StageParameter("distill-lr", .number(1e-7...1), default: S2SParameters.text(S2SParameters.defaults.distillLearningRate), help: "Adam learning rate of the distillation"),
+        StageParameter("distill-blocks", .integer(1...100_000), default: S2SParameters.text(S2SParameters.defaults.distillBlocks), help: "blocks cut from the volume during the prepass, predicted by the ensemble, that the distilled network learns from"),
         StageParameter("tilts", .path, default: "detect", help: "a weighted back-projection's tilt angles (FIRST:LAST:STEP, a .tlt file, or auto: found in its power spectrum): split it into the reconstructions of alternate tilts and filter it by the spectrum they share, instead of masks; detect: auto when a tilt series is found and no network parameter is given, else masks; none: masks"),
         StageParameter("tilt-axis", .choice(["auto", "y", "x"]), default: "auto", help: "with --tilts: the tilt axis in the volume (auto: the one that fits)"),
         StageParameter("max-residual", .number(0.001...1), default: "0.05", help: "with --tilts: refuse a volume the back-projection fits worse than this"),
         StageParameter("spectrum-bins", .integer(2...64), default: "16", help: "with --tilts: bins per axis of the spectrum measured between the halves"),
         StageParameter("split-depth", .text, default: "auto", help: "with --tilts: sections per window of a deeper tomogram, each window split and filtered on its own and blended (auto: 1280 A at the voxel size, 128 when unknown; whole: one window)"),
         StageParameter("split-refine", .choice(["network", "filter"]), default: "network", help: "with --tilts: network: the band along the tilt axis filtered by the spectrum the halves share, the rest denoised by a network trained on the halves (n2n; looks denoised, about 8 min on a 128x192x192 crop; where the volume, or a window of it, fits --memory with it, else the filter); filter: the Wiener filter of the shared spectrum alone (about 1 min, scores higher against the other half, streaked along the axis)"),
-        StageParameter("split-steps", .integer(1...1_000_000), default: "2000", help: "with --split-refine network: training steps at most (on the first window of a deeper tomogram; the others reuse the network)"),
-        StageParameter("split-minutes", .number(0...10_000), default: "7", unit: "min", help: "with --split-refine network: training time at most"),
+        StageParameter("split-steps", .integer(1...1_000_000), default: S2SParameters.text(S2SParameters.defaults.steps), help: "with --split-refine network: training steps at most (on the first window of a deeper tomogram; the others reuse the network)"),
+        StageParameter("split-minutes", .number(0...10_000), default: S2SParameters.text(S2SParameters.defaults.trainMinutes), unit: "min", help: "with --split-refine network: training time at most"),
     ] + S2SParameters.tiling
 
     /// The parameters that `s2s --tilts` reads (the split and its filter; the others set the network).
@@ -141,7 +142,7 @@ public enum N2NFactory: StageFactory {
         """
     // No dropout: it served Self2Self's ensemble; here it only blurred what the network learnt
     // (real thirds: 0.0230 with dropout 0.3, 0.0320 without; docs/benchmarks.md, issue 17).
-    public static let parameters = S2SParameters.network(learningRate: "0.0004", dropout: "0") + S2SParameters.tiling
+    public static let parameters = S2SParameters.network(learningRate: S2SParameters.text(S2SParameters.defaults.learningRate), dropout: "0") + S2SParameters.tiling
     public static let inputCount = 2
 
     public static func make(_ p: StageParameters) throws -> any Stage {
@@ -153,25 +154,34 @@ public enum N2NFactory: StageFactory {
 
 /// The parameters `s2s` and `n2n` share.
 enum S2SParameters {
+    /// The settings' defaults: the one place they are written (``S2SSettings``); the parameters'
+    /// default texts are made from them.
+    static let defaults = S2SSettings()
+
+    /// `value` as a parameter's default text (2000, 7, 0.995, 0.0002).
+    static func text<Value: BinaryInteger>(_ value: Value) -> String { "\(value)" }
+    static func text(_ value: Double) -> String { String(format: "%g", value) }
+    static func text(_ value: Float) -> String { String(format: "%g", Double(value)) }
+
     /// The network and its training, with the stage's default learning rate and dropout.
     static func network(learningRate: String, dropout: String) -> [StageParameter] { [
-        StageParameter("preset", .choice(["lite", "full"]), default: "lite", help: "network size (lite: 0.4 M parameters, full: 3 M)"),
-        StageParameter("patch", .integer(8...256), default: "32", unit: "voxels", help: "training patch side (a multiple of 8 for lite, 32 for full)"),
-        StageParameter("patches", .integer(1...100_000), default: "48", help: "training patches cut from the volume during the prepass (each patch³ × 4 bytes; twice for n2n)"),
-        StageParameter("steps", .integer(0...1_000_000), default: "2000", help: "training steps at most"),
-        StageParameter("train-minutes", .number(0...10_000), default: "7", unit: "min", help: "training time at most (the usual limit: results then depend on machine speed; give --steps with a large --train-minutes to reproduce a run exactly)"),
-        StageParameter("batch", .integer(1...64), default: "2", help: "patches per step"),
+        StageParameter("preset", .choice(["lite", "full"]), default: defaults.presetName, help: "network size (lite: 0.4 M parameters, full: 3 M)"),
+        StageParameter("patch", .integer(8...256), default: text(defaults.patch), unit: "voxels", help: "training patch side (a multiple of 8 for lite, 32 for full)"),
+        StageParameter("patches", .integer(1...100_000), default: text(defaults.patchCount), help: "training patches cut from the volume during the prepass (each patch³ × 4 bytes; twice for n2n)"),
+        StageParameter("steps", .integer(0...1_000_000), default: text(defaults.steps), help: "training steps at most"),
+        StageParameter("train-minutes", .number(0...10_000), default: text(defaults.trainMinutes), unit: "min", help: "training time at most (the usual limit: results then depend on machine speed; give --steps with a large --train-minutes to reproduce a run exactly)"),
+        StageParameter("batch", .integer(1...64), default: text(defaults.batch), help: "patches per step"),
         StageParameter("lr", .number(1e-7...1), default: learningRate, help: "Adam learning rate"),
-        StageParameter("average", .number(0...0.9999), default: "0.995", help: "decay of the moving average of the weights that predicts (0: the last step's weights)"),
+        StageParameter("average", .number(0...0.9999), default: text(defaults.averageDecay), help: "decay of the moving average of the weights that predicts (0: the last step's weights)"),
         StageParameter("dropout", .number(0...0.9), default: dropout, help: "dropout rate of the decoder while training"),
     ] }
 
     /// Prediction tiles, the seed and models.
     static let tiling = [
-        StageParameter("tile", .integer(8...256), default: "32", unit: "voxels", help: "output tile side along Z (a row of tiles holds this many sections)"),
-        StageParameter("tile-xy", .integer(8...256), default: "64", unit: "voxels", help: "output tile side along X and Y (narrowed to --tile when the memory budget is short)"),
-        StageParameter("halo", .integer(0...128), default: "8", unit: "voxels", help: "context around each tile (tile + 2·halo a multiple of 8 for lite; tile-xy grows to the next that fits)"),
-        StageParameter("seed", .integer(0...Int(Int32.max)), default: "0", help: "random seed (same seed, same output)"),
+        StageParameter("tile", .integer(8...256), default: text(defaults.tile), unit: "voxels", help: "output tile side along Z (a row of tiles holds this many sections)"),
+        StageParameter("tile-xy", .integer(8...256), default: text(defaults.tileXY), unit: "voxels", help: "output tile side along X and Y (narrowed to --tile when the memory budget is short)"),
+        StageParameter("halo", .integer(0...128), default: text(defaults.halo), unit: "voxels", help: "context around each tile (tile + 2·halo a multiple of 8 for lite; tile-xy grows to the next that fits)"),
+        StageParameter("seed", .integer(0...Int(Int32.max)), default: text(defaults.seed), help: "random seed (same seed, same output)"),
         StageParameter("model", .path, default: "none", help: "a trained model (safetensors) to use instead of training"),
         StageParameter("save-model", .path, default: "none", help: "where to save the trained model (safetensors)"),
         StageParameter("stats", .path, default: "none", help: "mean and std from `stdio-filter stats --json` (with --model: no prepass, so a part of a split run reads only its sections)"),
