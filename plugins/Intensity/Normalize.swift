@@ -46,8 +46,7 @@ public final class NormalizeStage: PrepassStage, StatisticsConsumer {
     let percentiles: (low: Double, high: Double)?
     /// Statistics given with `--stats`, and the file's path for messages.
     public let statisticsFile: (statistics: VolumeStatistics, path: String)?
-    private var statistics = RunningStatistics()
-    private var histogram: PercentileHistogram?
+    private var passes: GlobalStatisticsPasses
     /// The map applied in the data phase: `(clamp(x, lo, hi) − shift) / divisor`.
     public private(set) var shift: Float = 0
     public private(set) var divisor: Float = 1
@@ -56,6 +55,7 @@ public final class NormalizeStage: PrepassStage, StatisticsConsumer {
     /// - Parameter statisticsPath: a `stats --json` file to take the statistics from.
     public init(percentiles: (Double, Double)?, statisticsPath: String? = nil) throws {
         self.percentiles = percentiles
+        passes = GlobalStatisticsPasses(stage: "normalize", findsPercentiles: percentiles != nil)
         statisticsFile = try statisticsPath.map { (try VolumeStatistics.load($0), $0) }
         if let (stats, path) = self.statisticsFile {
             guard stats.isFinite else { throw NormalizeStage.notFinite }
@@ -67,7 +67,7 @@ public final class NormalizeStage: PrepassStage, StatisticsConsumer {
         }
     }
 
-    public var prepassCount: Int { statisticsFile != nil ? 0 : percentiles == nil ? 1 : 2 }
+    public var prepassCount: Int { statisticsFile != nil ? 0 : passes.passCount }
 
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
         if let (stats, path) = statisticsFile { try stats.check(describes: input.size, stage: name, path: path) }
@@ -78,29 +78,23 @@ public final class NormalizeStage: PrepassStage, StatisticsConsumer {
 
     public func inputBox(forOutput output: Box) -> Box { output }
 
-    public func scratchBytes(forOutput output: Box) -> Int { prepassCount == 2 ? PercentileHistogram.defaultBytes : 0 }
+    public func scratchBytes(forOutput output: Box) -> Int { prepassCount == 0 ? 0 : passes.scratchBytes }
 
     public func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws {
-        let n = count * info.size.sectionVoxels
-        if pass == 0 { statistics.add(sections, count: n) } else { histogram!.add(sections, count: n) }
+        passes.add(pass: pass, sections: sections, count: count, info: info)
     }
 
     public func finishPrepass(_ pass: Int) throws {
-        if pass == 0 {
-            guard statistics.minimum.isFinite, statistics.maximum.isFinite, statistics.mean.isFinite else { throw NormalizeStage.notFinite }
-            if percentiles != nil {
-                histogram = PercentileHistogram(minimum: statistics.minimum, maximum: statistics.maximum)
-            } else {
-                try setMoments(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
-            }
-            return
+        try passes.finish(pass: pass)
+        if pass == 0, percentiles == nil {
+            try setMoments(mean: passes.statistics.mean, standardDeviation: passes.statistics.standardDeviation)
+        } else if pass == 1, let (low, high) = percentiles {
+            try setPercentiles(passes.value(atPercent: low), passes.value(atPercent: high))
+            passes.releaseHistogram()
         }
-        let (low, high) = percentiles!
-        try setPercentiles(histogram!.value(atPercent: low), histogram!.value(atPercent: high))
-        histogram = nil
     }
 
-    private static let notFinite = FilterError.unsupported(source: "normalize", what: "the volume holds NaN or infinite values", hint: "")
+    private static let notFinite = GlobalStatisticsPasses.notFinite("normalize")
 
     private func setMoments(mean: Double, standardDeviation std: Double) throws {
         guard std > 0 else {

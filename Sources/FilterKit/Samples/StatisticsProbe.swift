@@ -1,20 +1,20 @@
 /// A stage that only measures: the last stage of the `stats` command's chain. Its prepasses
-/// accumulate exactly what `normalize` and `s2s` accumulate in theirs (``RunningStatistics``
-/// section by section, then a ``PercentileHistogram``); it is never asked for output.
+/// (``GlobalStatisticsPasses``) are `normalize`'s, and accumulate what `s2s` does in its own;
+/// it is never asked for output.
 public final class StatisticsProbe: PrepassStage {
     public let name = "stats"
     /// The percentiles to find (percent); none makes one pass instead of two.
     public let percents: [Double]
-    private var statistics = RunningStatistics()
-    private var histogram: PercentileHistogram?
+    private var passes: GlobalStatisticsPasses
     private var percentiles: [Double: Float] = [:]
     private var size = Size3(x: 0, y: 0, z: 0)
 
     public init(percents: [Double]) {
         self.percents = percents
+        passes = GlobalStatisticsPasses(stage: "stats", findsPercentiles: !percents.isEmpty)
     }
 
-    public var prepassCount: Int { percents.isEmpty ? 1 : 2 }
+    public var prepassCount: Int { passes.passCount }
 
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
         size = input.size
@@ -23,28 +23,22 @@ public final class StatisticsProbe: PrepassStage {
 
     public func inputBox(forOutput output: Box) -> Box { output }
 
-    public func scratchBytes(forOutput output: Box) -> Int { percents.isEmpty ? 0 : PercentileHistogram.defaultBytes }
+    public func scratchBytes(forOutput output: Box) -> Int { passes.scratchBytes }
 
     public func prepass(_ pass: Int, sections: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws {
-        let n = count * info.size.sectionVoxels
-        if pass == 0 { statistics.add(sections, count: n) } else { histogram!.add(sections, count: n) }
+        passes.add(pass: pass, sections: sections, count: count, info: info)
     }
 
     public func finishPrepass(_ pass: Int) throws {
-        if pass == 0 {
-            guard statistics.minimum.isFinite, statistics.maximum.isFinite, statistics.mean.isFinite else {
-                throw FilterError.unsupported(source: name, what: "the volume holds NaN or infinite values", hint: "")
-            }
-            if !percents.isEmpty { histogram = PercentileHistogram(minimum: statistics.minimum, maximum: statistics.maximum) }
-            return
-        }
-        for p in percents { percentiles[p] = histogram!.value(atPercent: p) }
-        histogram = nil
+        try passes.finish(pass: pass)
+        guard pass == 1 else { return }
+        for p in percents { percentiles[p] = passes.value(atPercent: p) }
+        passes.releaseHistogram()
     }
 
     /// The statistics measured, once the prepasses ran.
     public func result(source: String, chain: String) -> VolumeStatistics {
-        VolumeStatistics(size: size, source: source, chain: chain, statistics: statistics, percentiles: percentiles)
+        VolumeStatistics(size: size, source: source, chain: chain, statistics: passes.statistics, percentiles: percentiles)
     }
 
     public func process(_ input: Tile, into output: MutableTile) throws {
