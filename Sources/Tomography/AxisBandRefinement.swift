@@ -4,7 +4,7 @@ import Foundation
 
 /// A denoiser that learns from the two halves of a split (a network trained on them, each half
 /// towards the other), given them and the volume to denoise without the band along the tilt
-/// axis (``HalfSpectrumWiener/refine(volume:first:second:size:bins:axis:refiner:bandShare:)``).
+/// axis (``HalfSpectrumWiener/refine(volume:first:second:size:bins:axis:refiner:bandWeight:)``).
 public protocol SplitRefiner: AnyObject {
     /// What it is, for messages (such as `a network trained on the halves`).
     var description: String { get }
@@ -34,17 +34,25 @@ extension HalfSpectrumWiener {
         }
     }
 
+    /// The share of the band's Wiener amplitude kept by ``refine(volume:first:second:size:bins:axis:refiner:bandWeight:)``.
+    /// The score against the other half grows with it and so do the streaks: on the benchmark
+    /// crop 0.0404 at 0.15, 0.0460 at 0.25, 0.0480 at 0.3, 0.0506 at 0.4, 0.0527 at 0.6 (the
+    /// filter alone: 0.0552; the best Gaussian 0.0366); ribosomes stay the dominant feature up to
+    /// about 0.3 (docs/benchmarks.md, session 15). A fixed share, not one relative to the
+    /// network's output: that shrank with a shorter training (0.11 after 1035 steps under load).
+    public static let defaultBandWeight: Float = 0.3
+
     /// Denoises `volume` in two parts: the band along the tilt axis (``inAxisBand(z:y:x:axis:)``)
     /// by the Wiener gains the halves measure, the rest by `refiner`, trained on the halves
     /// without that band (where they share noise) and applied to the volume without it. The
-    /// band is added back at its Wiener amplitude, or less: at most `bandShare` times the
-    /// refiner's output's standard deviation, so that streaks along the axis do not dominate.
+    /// band is added back at `bandWeight` times its Wiener amplitude, so that streaks along the
+    /// axis do not dominate (``defaultBandWeight``).
     ///
     /// `first` and `second` (at the volume's scale) are emptied; `volume` becomes the output.
     /// Holds about five volumes and three spectra at its peak.
     public static func refine(
         volume: inout [Float], first: inout [Float], second: inout [Float], size: Size3, bins: Int, axis: BackProjectionSplit.Axis,
-        refiner: any SplitRefiner, bandShare: Double = 0.5
+        refiner: any SplitRefiner, bandWeight: Float = defaultBandWeight
     ) throws -> Summary {
         let spectrumA = try spectrum(of: &first, size: size)
         let spectrumB = try spectrum(of: &second, size: size)
@@ -69,13 +77,12 @@ extension HalfSpectrumWiener {
         let denoised = try refiner.denoise(first: first, second: second, volume: rest, size: size)
         (first, second) = ([], [])
         precondition(denoised.count == size.voxelCount, "the refiner returns the volume")
-        let (refinedDeviation, bandDeviation) = (standardDeviation(denoised), standardDeviation(bandPart))
-        let weight = bandDeviation > 0 ? Float(min(1, bandShare * refinedDeviation / bandDeviation)) : 0
-        for i in bandPart.indices { bandPart[i] = denoised[i] + weight * bandPart[i] }
+        let (refinedDeviation, bandDeviation) = (standardDeviation(denoised), standardDeviation(bandPart) * Double(bandWeight))
+        for i in bandPart.indices { bandPart[i] = denoised[i] + bandWeight * bandPart[i] }
         volume = bandPart
         Log.info(String(
-            format: "denoised without the band along the tilt axis by %@ (%.1f s); the band filtered by the shared spectrum, kept at %.2f of its amplitude",
-            refiner.description, ProgressReporter.now() - start, weight))
+            format: "denoised without the band along the tilt axis by %@ (%.1f s); the band filtered by the shared spectrum, kept at %.2f of its amplitude (standard deviations: the network's output %.3g, the band %.3g)",
+            refiner.description, ProgressReporter.now() - start, bandWeight, refinedDeviation, bandDeviation))
         return summary
     }
 

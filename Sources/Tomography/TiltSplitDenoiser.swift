@@ -20,7 +20,7 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     /// How deep the windows of sections split on their own are (``DepthWindows``).
     public let window: Window
     /// What denoises the volume away from the band along the tilt axis, learning from the halves
-    /// (``HalfSpectrumWiener/refine(volume:first:second:size:bins:axis:refiner:bandShare:)``),
+    /// (``HalfSpectrumWiener/refine(volume:first:second:size:bins:axis:refiner:bandWeight:)``),
     /// or nil for the Wiener filter alone. Only when the volume is split in memory (one window).
     public let refiner: (any SplitRefiner)?
 

@@ -3,7 +3,7 @@ import Tomography
 
 /// The s2s network trained by Noise2Noise on the two halves of a split (each towards the other,
 /// as `n2n`), which then denoises the volume: what `s2s --split-refine network` runs away from
-/// the band along the tilt axis (``HalfSpectrumWiener/refine(volume:first:second:size:bins:axis:refiner:bandShare:)``).
+/// the band along the tilt axis (``HalfSpectrumWiener/refine(volume:first:second:size:bins:axis:refiner:bandWeight:)``).
 ///
 /// Both runs are ordinary chains of one ``S2SStage`` over volumes held in memory: training in
 /// the prepass over the halves, then a prepass for the volume's own mean and standard deviation
