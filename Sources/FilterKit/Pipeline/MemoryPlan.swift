@@ -192,12 +192,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     /// The memory of a brick plan: the largest over the bricks of each node's window, ring and
     /// scratch at its rectangle, the prepass's one whole section, and the writer's row chunk.
     static func brickLayout(stages: [any Stage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, reason: String) -> MemoryPlan {
-        var requests = [Int](repeating: 0, count: stages.count + 1)
-        requests[stages.count] = slab
-        for i in stride(from: stages.count - 1, through: 0, by: -1) {
-            let stage = stages[i] as! TileStage
-            requests[i] = StageSource.shape(stage: stage, output: infos[i + 1].size, input: infos[i].size, chunk: requests[i + 1]).upstreamRequest
-        }
+        let requests = upstreamRequests(stages: stages, infos: infos, slab: slab)
         var worst = [Int](repeating: 0, count: stages.count + 1)
         for rect in representativeBricks(of: infos.last!.size, size: brick) {
             let rects = brickRects(stages: stages, infos: infos, requests: requests, output: rect)
@@ -256,24 +251,33 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
             what: "\(chainDescription(stages: stages, infos: infos)) (\(plan))", needed: plan.bytes + runtimeOverhead, budget: budget)
     }
 
+    /// The sections each source is asked for at a time (index 0: the reader; `stages.count`: the
+    /// last stage, asked by the writer for `slab`): a tile stage asks upstream for what its
+    /// halo and scale need for what it is asked, a whole-volume stage for as much.
+    static func upstreamRequests(stages: [any Stage], infos: [VolumeInfo], slab: Int) -> [Int] {
+        var requests = [Int](repeating: 0, count: stages.count + 1)
+        requests[stages.count] = slab
+        for i in stride(from: stages.count - 1, through: 0, by: -1) {
+            guard let stage = stages[i] as? TileStage else {
+                requests[i] = requests[i + 1]
+                continue
+            }
+            requests[i] = StageSource.shape(stage: stage, output: infos[i + 1].size, input: infos[i].size, chunk: requests[i + 1]).upstreamRequest
+        }
+        return requests
+    }
+
     /// The requests and memory of every node for output slabs of `slab` sections.
     ///   - secondInput: whether the first stage reads a second input of the input's geometry.
     static func layout(stages: [any Stage], infos: [VolumeInfo], slab: Int, readAhead: Int?, writerThread: Bool, secondInput: Bool = false) -> MemoryPlan {
-        var requests = [Int](repeating: 0, count: stages.count + 1)
-        var parts: [(String, Int)] = []
-        requests[stages.count] = slab
-        for i in stride(from: stages.count - 1, through: 0, by: -1) {
+        let requests = upstreamRequests(stages: stages, infos: infos, slab: slab)
+        var parts: [(String, Int)] = stages.indices.map { i in
             let chunk = requests[i + 1]
             if let stage = stages[i] as? TileStage {
-                let shape = StageSource.shape(stage: stage, output: infos[i + 1].size, input: infos[i].size, chunk: chunk)
-                requests[i] = shape.upstreamRequest
-                parts.append((stage.name, StageSource.bytes(stage: stage, info: infos[i + 1], input: infos[i].size, capacity: chunk, chunk: chunk)))
-            } else {
-                requests[i] = chunk
-                parts.append((stages[i].name, WholeVolumeSource.bytes(info: infos[i + 1], capacity: chunk, chunk: chunk)))
+                return (stage.name, StageSource.bytes(stage: stage, info: infos[i + 1], input: infos[i].size, capacity: chunk, chunk: chunk))
             }
+            return (stages[i].name, WholeVolumeSource.bytes(info: infos[i + 1], capacity: chunk, chunk: chunk))
         }
-        parts.reverse()
         parts.insert(("reader", ReaderSource.bytes(info: infos[0], capacity: requests[0], readAhead: readAhead)), at: 0)
         if secondInput {
             parts.insert(("second reader", ReaderSource.bytes(info: infos[0], capacity: requests[0], readAhead: readAhead)), at: 1)

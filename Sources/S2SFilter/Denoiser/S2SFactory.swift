@@ -36,10 +36,14 @@ public enum S2SFactory: StageFactory {
         no blind region hides the noise, which every tilt smears along its rays across the whole
         volume (docs/benchmarks.md, issue 16). There --tilts -60:60:3, --tilts tomo.tlt or
         --tilts auto (found from the power spectrum) split the tomogram into the reconstructions
-        of its even- and odd-numbered tilts (as split-tilts does), measure the signal spectrum
-        the two share (their cross-spectrum, per direction and frequency) and filter the tomogram
-        with those Wiener gains: no network, about a minute, and on the real tilt series 1.5x the
-        correlation of the best Gaussian with tilts never seen. By default (--tilts detect) the
+        of its even- and odd-numbered tilts (as split-tilts does) and measure the signal spectrum
+        the two share (their cross-spectrum, per direction and frequency). Near the tilt axis,
+        where the split cannot tell the tilts apart, the tomogram is filtered by those Wiener
+        gains (kept at 0.3); elsewhere a network trained on the two halves (n2n, --split-steps,
+        --split-minutes) denoises it: about 8 minutes on a 128x192x192 crop, and the output
+        looks denoised. --split-refine filter filters the whole tomogram by the gains instead:
+        about a minute, 1.5x the correlation of the best Gaussian with tilts never seen on the
+        real tilt series, but streaked along the tilt axis. By default (--tilts detect) the
         s2s command looks for a tilt series in the input's power spectrum and splits when it
         finds one that the back-projection fits, and uses masks otherwise, or when any network
         parameter is given, or in a chain (run --chain).
