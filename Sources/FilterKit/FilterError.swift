@@ -25,8 +25,11 @@ public enum FilterError: Error, CustomStringConvertible, Sendable, Equatable {
     case helperFailed(source: String, program: String, status: Int32)
     /// The caller used an API in a way its source cannot serve (for example seeking on a pipe).
     case notSeekable(source: String, operation: String)
-    /// A stage failed while computing a region of its output.
-    case stage(name: String, region: String, message: String)
+    /// A stage failed while computing a region of its output (or in its setup or prepass):
+    /// `cause` is what it threw, kept typed (``rootCause``).
+    indirect case stage(name: String, region: String, cause: FilterError)
+    /// An error from outside this package (a system library, Foundation), by its description.
+    case other(message: String)
     /// A runtime plugin (a shared library) could not be loaded, or one of its stages failed.
     case plugin(path: String, stage: String?, message: String)
     /// The two inputs of a paired stage (two halves) do not describe the same volume.
@@ -52,13 +55,42 @@ public enum FilterError: Error, CustomStringConvertible, Sendable, Equatable {
             return "\(source): \(program) failed with exit status \(status) (corrupt or truncated compressed data?)"
         case let .notSeekable(source, operation):
             return "\(source): \(operation) needs a seekable file, not a pipe"
-        case let .stage(name, region, message):
-            return "stage \(name) at \(region): \(message)"
+        case let .stage(name, region, cause):
+            return "stage \(name) at \(region): \(cause)"
+        case let .other(message):
+            return message
         case let .plugin(path, stage, message):
             return "plugin \(path): " + (stage.map { "stage \($0): " } ?? "") + message
         case let .mismatchedInputs(first, second, difference):
             return "\(first) and \(second) are not two halves of one volume: \(difference)"
         }
+    }
+}
+
+extension FilterError {
+    /// `error` as a ``FilterError``: itself, or ``other(message:)`` with its description.
+    public init(_ error: any Error) {
+        self = (error as? FilterError) ?? .other(message: "\(error)")
+    }
+
+    /// `error` from stage `name` at `region`: ``stage(name:region:cause:)``, unless it already
+    /// names the stage that failed (an error of an upstream stage passes through as it is).
+    public static func stage(_ name: String, at region: String, _ error: any Error) -> FilterError {
+        let typed = FilterError(error)
+        if case .stage = typed { return typed }
+        return .stage(name: name, region: region, cause: typed)
+    }
+
+    /// The error beneath every ``stage(name:region:cause:)`` around it.
+    public var rootCause: FilterError {
+        if case let .stage(_, _, cause) = self { return cause.rootCause }
+        return self
+    }
+
+    /// Whether the root cause is a value the user gave (exit status 64, as a usage error).
+    public var isUsageError: Bool {
+        if case .invalidParameter = rootCause { return true }
+        return false
     }
 }
 

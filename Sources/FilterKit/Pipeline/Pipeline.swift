@@ -74,11 +74,11 @@ public final class Pipeline {
             let next: VolumeInfo
             do {
                 next = try stage.outputInfo(for: infos.last!)
-            } catch let error as FilterError {
-                throw FilterError.stage(name: stage.name, region: "setup", message: "\(error)")
+            } catch {
+                throw FilterError.stage(stage.name, at: "setup", error)
             }
             guard next.size.x > 0, next.size.y > 0, next.size.z > 0 else {
-                throw FilterError.stage(name: stage.name, region: "setup", message: "the output would be empty (\(next.size))")
+                throw FilterError.stage(name: stage.name, region: "setup", cause: .other(message: "the output would be empty (\(next.size))"))
             }
             infos.append(next)
         }
@@ -223,7 +223,7 @@ public final class Pipeline {
                         try stage.prepass(pass, sections: source.section(z + k), count: 1, info: info)
                     }
                 } catch {
-                    throw FilterError.stage(name: stage.name, region: "prepass, section \(z + k)", message: "\(error)")
+                    throw FilterError.stage(stage.name, at: "prepass, section \(z + k)", error)
                 }
             }
             z += count

@@ -94,11 +94,8 @@ final class StageSource: SectionSource {
             } else {
                 try stage.process(tile, into: out)
             }
-        } catch let error as FilterError {
-            if case .stage = error { throw error }
-            throw FilterError.stage(name: stage.name, region: "\(outBox)", message: "\(error)")
         } catch {
-            throw FilterError.stage(name: stage.name, region: "\(outBox)", message: "\(error)")
+            throw FilterError.stage(stage.name, at: "\(outBox)", error)
         }
     }
 

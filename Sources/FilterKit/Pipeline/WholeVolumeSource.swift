@@ -70,13 +70,9 @@ final class WholeVolumeSource: SectionSource {
     private func wrap(_ region: String, _ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let error as FilterError {
-            stage.end()
-            if case .stage = error { throw error }
-            throw FilterError.stage(name: stage.name, region: region, message: "\(error)")
         } catch {
             stage.end()
-            throw FilterError.stage(name: stage.name, region: region, message: "\(error)")
+            throw FilterError.stage(stage.name, at: region, error)
         }
     }
 }
