@@ -77,12 +77,12 @@ extension HalfSpectrumWiener {
         let denoised = try refiner.denoise(first: first, second: second, volume: rest, size: size)
         (first, second) = ([], [])
         precondition(denoised.count == size.voxelCount, "the refiner returns the volume")
-        let (refinedDeviation, bandDeviation) = (standardDeviation(denoised), standardDeviation(bandPart) * Double(bandWeight))
+        let (refinedDeviation, keptBandDeviation) = (standardDeviation(denoised), standardDeviation(bandPart) * Double(bandWeight))
         for i in bandPart.indices { bandPart[i] = denoised[i] + bandWeight * bandPart[i] }
         volume = bandPart
         Log.info(String(
-            format: "denoised without the band along the tilt axis by %@ (%.1f s); the band filtered by the shared spectrum, kept at %.2f of its amplitude (standard deviations: the network's output %.3g, the band %.3g)",
-            refiner.description, ProgressReporter.now() - start, bandWeight, refinedDeviation, bandDeviation))
+            format: "denoised without the band along the tilt axis by %@ (%.1f s); the band filtered by the shared spectrum, kept at %.2f of its amplitude (standard deviations: the network's output %.3g, the band kept %.3g)",
+            refiner.description, ProgressReporter.now() - start, bandWeight, refinedDeviation, keptBandDeviation))
         return summary
     }
 

@@ -21,7 +21,8 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     public let window: Window
     /// What denoises the volume away from the band along the tilt axis, learning from the halves
     /// (``HalfSpectrumWiener/refine(volume:first:second:size:bins:axis:refiner:bandWeight:)``),
-    /// or nil for the Wiener filter alone. Only when the volume is split in memory (one window).
+    /// or nil for the Wiener filter alone. It runs where the volume, or each window of a deeper
+    /// one, is split in memory with it; out of core the filter runs alone.
     public let refiner: (any SplitRefiner)?
 
     /// How deep a window of sections is.
@@ -107,9 +108,12 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
             let windows = window.windows(for: input)
             let windowSize = WindowedTiltSplit.windowSize(input.size, windows)
             var windowRefiner = refiner
-            if let refiner, WindowedTiltSplit.refinedBytes(windowSize, refiner) + WindowedTiltSplit.chunkBytes(input.size) > reservation.bytes {
-                Log.info("in windows of sections: filtered by the shared spectrum only (the network on the halves needs a window in memory: --memory \(Self.memoryText(WindowedTiltSplit.refinedBytes(windowSize, refiner) + WindowedTiltSplit.chunkBytes(input.size))) or more, or --split-refine filter)")
-                windowRefiner = nil
+            if let refiner {
+                let needed = WindowedTiltSplit.refinedBytes(windowSize, refiner) + WindowedTiltSplit.chunkBytes(input.size)
+                if needed > reservation.bytes {
+                    Log.info("in windows of sections: filtered by the shared spectrum only (the network on the halves needs a window in memory: --memory \(Self.memoryText(needed)) or more, or --split-refine filter)")
+                    windowRefiner = nil
+                }
             }
             engine = try WindowedTiltSplit(
                 size: input.size, bins: Self.bins(bins, for: windowSize), bytes: reservation.bytes,
