@@ -86,12 +86,6 @@ extension FilterError {
         if case let .stage(_, _, cause) = self { return cause.rootCause }
         return self
     }
-
-    /// Whether the root cause is a value the user gave (exit status 64, as a usage error).
-    public var isUsageError: Bool {
-        if case .invalidParameter = rootCause { return true }
-        return false
-    }
 }
 
 /// A byte count printed with a binary unit (`512 MiB`), and parsed from `512M`, `2G`, `1.5GiB`, `100000`.

@@ -36,9 +36,7 @@ struct Console {
     }
 
     /// Runs `body`, turning a ``FilterError`` (or any runtime error) into one line on stderr and
-    /// exit status 1, or 64 when its root cause is a value the user gave (a stage's parameter
-    /// that the input shows to be wrong). Usage errors from the argument parser keep their own
-    /// status (64).
+    /// exit status 1. Usage errors from the argument parser keep their own status (64).
     func run(_ body: () throws -> Void) throws {
         // A closed reader of our stdout must surface as EPIPE (a clear error), not kill us silently.
         signal(SIGPIPE, SIG_IGN)
@@ -49,7 +47,7 @@ struct Console {
             try body()
         } catch let error as FilterError {
             Console.writeLine("stdio-filter \(command): error: \(error)")
-            throw error.isUsageError ? ExitCode.validationFailure : ExitCode.failure
+            throw ExitCode.failure
         } catch let error as ExitCode {
             throw error
         } catch let error as ValidationError {
@@ -69,6 +67,7 @@ func makeStages(command: String, quiet: Bool, _ build: () throws -> [any Stage])
         return try build()
     } catch let error as FilterError {
         Console.writeLine("stdio-filter \(command): error: \(error)")
-        throw error.isUsageError ? ExitCode.validationFailure : ExitCode.failure
+        if case .invalidParameter = error.rootCause { throw ExitCode.validationFailure }
+        throw ExitCode.failure
     }
 }
