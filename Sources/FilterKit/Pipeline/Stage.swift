@@ -124,9 +124,12 @@ public struct Tile {
         self.planes = planes
     }
 
-    /// Plane `k` (0-based from `box.origin.z`).
+    /// Plane `k` (0-based from `box.origin.z`); debug builds check that the tile has it.
     @inlinable
-    public func plane(_ k: Int) -> UnsafePointer<Float> { planes[k] }
+    public func plane(_ k: Int) -> UnsafePointer<Float> {
+        assert(k >= 0 && k < box.size.z, "plane \(k) of a tile of \(box.size.z)")
+        return planes[k]
+    }
 
     /// Voxels per plane.
     @inlinable
@@ -143,10 +146,18 @@ public struct MutableTile {
         self.box = box
         self.data = data
     }
+    /// Plane `k` of the output (0-based from `box.origin.z`); debug builds check that the tile has it.
+    @inlinable
+    public func plane(_ k: Int) -> UnsafeMutablePointer<Float> {
+        assert(k >= 0 && k < box.size.z, "plane \(k) of a tile of \(box.size.z)")
+        return data + k &* (box.size.x &* box.size.y)
+    }
+
     /// Copies the input's planes unchanged (stages that only measure, such as `stats` and
     /// `noise`, whose input box is their output box).
     @inlinable
     public func copyPlanes(of input: Tile) {
+        assert(input.box.size == box.size, "copying planes of \(input.box.size) into \(box.size)")
         for t in 0..<box.size.z { (data + t * input.planeVoxels).update(from: input.plane(t), count: input.planeVoxels) }
     }
 }
