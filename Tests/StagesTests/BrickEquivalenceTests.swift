@@ -78,25 +78,37 @@ struct BrickEquivalenceTests {
         try Self.expectBricksEqualSlabs({ [GaussianStage(sigma: SIMD3(1, 1, 2), boundary: .reflect)] }, sections: 5..<9, "part 5..<9")
     }
 
-    @Test("the writer's statistics do not depend on slabs or bricks (blocks along the stream of values)")
-    func statistics() throws {
+    @Test(
+        "the writer's statistics and bytes do not depend on slabs or bricks, placed into the file or assembled in order",
+        arguments: [ElementType.float32, .int16, .float16])
+    func statistics(_ type: ElementType) throws {
         let size = Size3(x: 300, y: 290, z: 3)
         let values = randomVolume(size, seed: 3).map { $0 * 1000 + 12345 }
-        func header(_ slab: Int?, _ brick: SIMD2<Int>?) throws -> [Float] {
+        /// The written file after its 1024-byte header, and the header's DMIN, DMAX, DMEAN, RMS.
+        func written(_ slab: Int?, _ brick: SIMD2<Int>?, placing: Bool) throws -> ([Float], Data) {
             let reader = ArrayVolumeReader(size: size, values: values)
             let pipeline = try Pipeline(reader: reader, stages: [GaussianStage(sigma: SIMD3(1, 1, 1))], options: PipelineOptions(slabSections: slab, brick: brick))
             return try withTemporaryDirectory { dir in
                 let path = dir.appendingPathComponent("out.mrc").path
-                let writer = try MRCWriter(target: OutputTarget.create(path, protecting: []), info: pipeline.writtenInfo, operation: "test")
+                var info = pipeline.writtenInfo
+                info.elementType = type
+                let mrc = try MRCWriter(target: OutputTarget.create(path, protecting: []), info: info, operation: "test")
+                // A writer that takes rows in order only gets the bricks through the assembly file.
+                let writer: any VolumeWriter = placing ? mrc : RowsInOrderWriter(base: mrc)
                 try pipeline.run(writer: writer)
                 try writer.finish()
                 let h = try MRCReader(source: InputSource.open(path)).header
-                return [h.float32(at: 76), h.float32(at: 80), h.float32(at: 84), h.float32(at: 216)]
+                return ([h.float32(at: 76), h.float32(at: 80), h.float32(at: 84), h.float32(at: 216)], try Data(contentsOf: URL(fileURLWithPath: path)).suffix(from: 1024))
             }
         }
-        let reference = try header(nil, nil)
-        for (slab, brick) in [(1, nil), (2, nil), (nil, SIMD2(64, 64)), (1, SIMD2(7, 290))] as [(Int?, SIMD2<Int>?)] {
-            #expect(try header(slab, brick) == reference, "slab \(slab ?? 0), brick \(brick.map { "\($0)" } ?? "none")")
+        let (reference, bytes) = try written(nil, nil, placing: true)
+        for (slab, brick) in [(1, nil), (2, nil), (nil, SIMD2(64, 64)), (1, SIMD2(7, 290)), (nil, SIMD2(300, 7))] as [(Int?, SIMD2<Int>?)] {
+            for placing in [true, false] {
+                let (statistics, data) = try written(slab, brick, placing: placing)
+                let what = "\(type), slab \(slab ?? 0), brick \(brick.map { "\($0)" } ?? "none"), \(placing ? "placed" : "assembled")"
+                #expect(statistics == reference, "\(what)")
+                #expect(data == bytes, "\(what)")
+            }
         }
     }
 
@@ -164,4 +176,15 @@ struct BrickEquivalenceTests {
         #expect(PlaneRect.source(of: box, mode: .reflect, in: size) == PlaneRect(x: 0..<4, y: 4..<8))
         #expect(PlaneRect.source(of: box, mode: .periodic, in: size) == PlaneRect(x: 0..<10, y: 0..<8))
     }
+}
+
+/// Forwards to a writer but takes rows in order only (as a pipe's or a TIFF's writer does).
+private final class RowsInOrderWriter: VolumeWriter {
+    let base: any VolumeWriter
+    init(base: any VolumeWriter) { self.base = base }
+    var warnings: [String] { base.warnings }
+    var clampedCount: Int { base.clampedCount }
+    func writeRows(_ count: Int, from values: UnsafeMutablePointer<Float>) throws { try base.writeRows(count, from: values) }
+    func finish() throws { try base.finish() }
+    func abort() { base.abort() }
 }

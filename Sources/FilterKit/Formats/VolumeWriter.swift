@@ -15,4 +15,15 @@ public protocol VolumeWriter: AnyObject {
     func abort()
 }
 
-extension MRCWriter: VolumeWriter {}
+/// A writer that can also place rectangles of sections anywhere in its output (an MRC file):
+/// bricks are written straight into it, with no assembly file to put them in order first.
+public protocol RectanglePlacingWriter: VolumeWriter {
+    /// Whether rectangles can be placed in this output (a file; not a pipe or standard output).
+    var placesRectangles: Bool { get }
+    /// Writes the rectangle `rect` of section `z` of the written volume (`rect.voxels` floats, X
+    /// fastest). The floats may be rounded in place to the stored values. Either every voxel is
+    /// placed this way, or every row is written with ``VolumeWriter/writeRows(_:from:)``.
+    func placeRectangle(_ rect: PlaneRect, section z: Int, from values: UnsafeMutablePointer<Float>) throws
+}
+
+extension MRCWriter: RectanglePlacingWriter {}

@@ -110,6 +110,25 @@ public final class OutputTarget {
         try SystemCalls.pwriteFully(fd, bytes, at: startOffset + offset, target: name)
     }
 
+    /// Whether bytes can be written and read back anywhere: a file this run created (opened
+    /// read-write under its temporary name), not standard output or a device.
+    public var isRandomAccess: Bool { temporaryPath != nil }
+
+    /// Writes bytes at `offset` from the start of this output (``isRandomAccess`` outputs only).
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        precondition(isRandomAccess, "positional writes need a file output")
+        try SystemCalls.pwriteFully(fd, bytes, at: offset, target: name)
+    }
+
+    /// Reads back bytes written at `offset` (``isRandomAccess`` outputs only).
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws {
+        precondition(isRandomAccess, "reading back needs a file output")
+        let got = try SystemCalls.preadFully(fd, buffer, at: offset, source: name)
+        guard got == buffer.count else {
+            throw FilterError.truncated(source: name, offset: offset + Int64(got), expected: "\(buffer.count) bytes written before")
+        }
+    }
+
     /// Makes the output final: closes and renames a file into place. Standard output stays open.
     public func commit() throws {
         guard !committed else { return }

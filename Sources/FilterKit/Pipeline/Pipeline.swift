@@ -274,15 +274,15 @@ public final class Pipeline {
 
     /// Brick mode: every brick of the output streamed through the chain over all its sections
     /// (nodes holding only the brick's rectangle grown by the halos, read from the input by
-    /// rectangle), written into an assembly file in `$TMPDIR` (float32, the output's layout),
-    /// which is then handed to the writer row by row in order: the same bytes and statistics as
-    /// slab mode, in memory bounded by the brick, not the section.
+    /// rectangle). A writer that places rectangles (an MRC file) gets each brick section at its
+    /// place; otherwise (a pipe, TIFF) the bricks go into an assembly file in `$TMPDIR`
+    /// (float32, the output's layout) handed to the writer row by row in order. Either way the
+    /// same bytes and statistics as slab mode, in memory bounded by the brick, not the section.
     private func streamBricks(_ brick: SIMD2<Int>, into writer: any VolumeWriter) throws {
         let out = outputInfo
         let sections = options.outputSections ?? 0..<out.size.z
-        let (nx, ny) = (out.size.x, out.size.y)
-        let sectionBytes = Int64(out.size.sectionVoxels) * 4
-        let assembly = try ScratchFile(purpose: "brick assembly of the output", directory: options.spoolDirectory, bytes: Int64(sections.count) * sectionBytes)
+        let placing = (writer as? RectanglePlacingWriter).flatMap { $0.placesRectangles ? $0 : nil }
+        let assembly = try placing == nil ? BrickAssembly(info: out, sections: sections.count, directory: options.spoolDirectory) : nil
         let rects = MemoryPlan.bricks(of: out.size, size: brick)
         let label = (stages.isEmpty ? "copying" : stages.map(\.name).joined(separator: ",")) + " (\(rects.count) bricks)"
         let progress = ProgressReporter(label: label, total: rects.count * sections.count, enabled: options.showProgress)
@@ -295,14 +295,13 @@ public final class Pipeline {
                 let count = min(slab, sections.upperBound - z)
                 try last.provide(z..<(z + count))
                 for k in 0..<count {
-                    let brickSection = last.section(z + k)
-                    let sectionOffset = Int64(z + k - sections.lowerBound) * sectionBytes
-                    // Rows as wide as the section are one run in the file: one write.
-                    let runs = rect.width == nx ? [(0, rect.voxels)] : (0..<rect.height).map { ($0 * rect.width, rect.width) }
-                    for (start, length) in runs {
-                        let y = rect.y.lowerBound + start / rect.width
-                        let offset = sectionOffset + (Int64(y) * Int64(nx) + Int64(rect.x.lowerBound)) * 4
-                        try assembly.write(UnsafeRawBufferPointer(start: brickSection + start, count: length * 4), at: offset)
+                    // The node's sections are not modified by the writer's rounding in place
+                    // past this call: the next request drops them or recomputes.
+                    let values = UnsafeMutablePointer(mutating: last.section(z + k))
+                    if let placing {
+                        try placing.placeRectangle(rect, section: z + k - sections.lowerBound, from: values)
+                    } else {
+                        try assembly!.write(rect, section: z + k - sections.lowerBound, from: values)
                     }
                 }
                 z += count
@@ -310,17 +309,7 @@ public final class Pipeline {
                 progress.update(done)
             }
         }
-        let rowsPerChunk = max(1, Pipeline.assemblyChunkBytes / (nx * 4))
-        let rows = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * nx)
-        defer { rows.deallocate() }
-        var row = 0
-        let total = sections.count * ny
-        while row < total {
-            let count = min(rowsPerChunk, total - row)
-            try assembly.read(into: UnsafeMutableRawBufferPointer(start: rows, count: count * nx * 4), at: Int64(row) * Int64(nx) * 4)
-            try writer.writeRows(count, from: rows)
-            row += count
-        }
+        try assembly?.writeInOrder(to: writer)
         progress.finish()
     }
 

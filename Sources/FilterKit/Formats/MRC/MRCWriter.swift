@@ -23,6 +23,10 @@ public final class MRCWriter {
     private let elementType: ElementType
     private let totalRows: Int
     private var rowsWritten = 0
+    /// Voxels written by ``placeRectangle(_:section:from:)`` (bricks), instead of rows in order.
+    private var placedVoxels = 0
+    /// Where the data block starts in the output.
+    private let dataOffset: Int64
     private var encoded: UnsafeMutableRawBufferPointer?
 
     /// Writes the header (and extended header) of a volume described by `info`.
@@ -43,9 +47,12 @@ public final class MRCWriter {
         self.header = header
         self.warnings = warnings
         try header.bytes.withUnsafeBytes { try target.write($0) }
+        var dataOffset = Int64(MRCHeader.byteCount)
         if header.nsymbt > 0, let extended = info.mrc?.extendedHeader {
             try extended.withUnsafeBytes { try target.write($0) }
+            dataOffset += Int64(extended.count)
         }
+        self.dataOffset = dataOffset
     }
 
     deinit { encoded?.deallocate() }
@@ -56,6 +63,7 @@ public final class MRCWriter {
     /// Appends `count` rows of X. The floats are rounded in place to the stored values.
     public func writeRows(_ count: Int, from values: UnsafeMutablePointer<Float>) throws {
         precondition(rowsWritten + count <= totalRows, "more rows than the header declares")
+        precondition(placedVoxels == 0, "rows written in order after rectangles were placed")
         let voxels = count * info.size.x
         if elementType == .float32 {
             statistics.add(values, count: voxels)
@@ -78,6 +86,7 @@ public final class MRCWriter {
 
     /// Completes the file: patches the statistics when the output is seekable, then commits it.
     public func finish() throws {
+        if placedVoxels > 0 { try finishPlacing() }
         guard rowsWritten == totalRows else {
             throw FilterError.truncated(
                 source: target.name, offset: Int64(rowsWritten),
@@ -93,6 +102,75 @@ public final class MRCWriter {
         }
         try target.commit()
     }
+
+    // MARK: Rectangles placed anywhere (bricks)
+
+    /// Whether rectangles can be placed: the output is a file this run creates.
+    public var placesRectangles: Bool { target.isRandomAccess }
+
+    /// Encodes the rectangle `rect` of section `z` and writes each of its rows at its offset in
+    /// the file (rows as wide as the section in one write). The statistics are computed in
+    /// ``finish()`` from the stored values read back in order, so they are the same to the last
+    /// bit as when rows are written in order.
+    public func placeRectangle(_ rect: PlaneRect, section z: Int, from values: UnsafeMutablePointer<Float>) throws {
+        precondition(rowsWritten == 0, "rectangles placed after rows were written in order")
+        precondition(rect.x.lowerBound >= 0 && rect.x.upperBound <= info.size.x && rect.y.lowerBound >= 0 && rect.y.upperBound <= info.size.y && z >= 0 && z < info.size.z, "rectangle \(rect) of section \(z) outside the volume")
+        guard rect.voxels > 0 else { return }
+        let bytesPerVoxel = elementType.bitsPerVoxel / 8
+        let stored: UnsafeRawPointer
+        if elementType == .float32 {
+            stored = UnsafeRawPointer(values)
+        } else {
+            let needed = rect.voxels * bytesPerVoxel
+            if (encoded?.count ?? 0) < needed {
+                encoded?.deallocate()
+                encoded = .allocate(byteCount: needed, alignment: 64)
+            }
+            var ignored = RunningStatistics()
+            clampedCount += SampleCodec.encode(elementType, from: values, count: rect.voxels, to: encoded!.baseAddress!, statistics: &ignored)
+            stored = UnsafeRawPointer(encoded!.baseAddress!)
+        }
+        let nx = Int64(info.size.x)
+        let rowBytes = rect.width * bytesPerVoxel
+        func offset(ofRow y: Int) -> Int64 {
+            dataOffset + ((Int64(z) * Int64(info.size.y) + Int64(y)) * nx + Int64(rect.x.lowerBound)) * Int64(bytesPerVoxel)
+        }
+        if rect.width == info.size.x {
+            try target.write(UnsafeRawBufferPointer(start: stored, count: rect.height * rowBytes), at: offset(ofRow: rect.y.lowerBound))
+        } else {
+            for r in 0..<rect.height {
+                try target.write(UnsafeRawBufferPointer(start: stored + r * rowBytes, count: rowBytes), at: offset(ofRow: rect.y.lowerBound + r))
+            }
+        }
+        placedVoxels += rect.voxels
+    }
+
+    /// Checks that every voxel was placed and reads the stored values back in order for the
+    /// statistics.
+    private func finishPlacing() throws {
+        let total = info.size.voxelCount
+        guard placedVoxels == total else {
+            throw FilterError.truncated(source: target.name, offset: dataOffset, expected: "only \(placedVoxels) of \(total) voxels were produced")
+        }
+        let bytesPerVoxel = elementType.bitsPerVoxel / 8
+        let chunk = min(total, MRCWriter.readBackChunkVoxels)
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * bytesPerVoxel, alignment: 64)
+        defer { raw.deallocate() }
+        let floats = elementType == .float32 ? raw.baseAddress!.assumingMemoryBound(to: Float.self) : .allocate(capacity: chunk)
+        defer { if elementType != .float32 { floats.deallocate() } }
+        var done = 0
+        while done < total {
+            let n = min(chunk, total - done)
+            try target.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<(n * bytesPerVoxel)]), at: dataOffset + Int64(done) * Int64(bytesPerVoxel))
+            if elementType != .float32 { SampleCodec.decode(elementType, bigEndian: false, from: raw.baseAddress!, count: n, to: floats) }
+            statistics.add(floats, count: n)
+            done += n
+        }
+        rowsWritten = totalRows
+    }
+
+    /// Voxels read back at a time for the statistics of placed rectangles.
+    static let readBackChunkVoxels = 1 << 18
 
     /// Abandons the output (removes a temporary file).
     public func abort() { target.discard() }
