@@ -119,6 +119,7 @@ enum ChainRunner {
             do {
                 try pipeline.run(writer: writer)
                 try writer.finish()
+                if global.verbose && pipeline.copiedStoredBytes { console.note("the stored bytes were copied unchanged inside the kernel (copy_file_range)") }
             } catch {
                 writer.abort()
                 throw error

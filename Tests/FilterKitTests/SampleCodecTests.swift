@@ -75,6 +75,37 @@ struct SampleCodecTests {
         #expect(stats.count == 500_000)
     }
 
+    @Test("statistics depend on the values and their order, not on how the calls split them (lanes and blocks along the stream)")
+    func statisticsSplitting() {
+        var state: UInt64 = 99
+        let values: [Float] = (0..<(3 * RunningStatistics.blockSize + 1234)).map { i in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            if i == 77_777 { return .nan }  // ignored by min and max, as before
+            return Float(Int64(state >> 33) - (1 << 30)) / 1000
+        }
+        var whole = RunningStatistics()
+        values.withUnsafeBufferPointer { whole.add($0.baseAddress!, count: $0.count) }
+        for split in [1, 3, 7, 8, 9, 1000, 65_535, 65_537] {
+            var parts = RunningStatistics()
+            values.withUnsafeBufferPointer { buffer in
+                var i = 0
+                var size = split
+                while i < buffer.count {
+                    let n = min(size, buffer.count - i)
+                    parts.add(buffer.baseAddress! + i, count: n)
+                    i += n
+                    size = size % 5 == 0 ? split : size + 1  // uneven pieces
+                }
+            }
+            #expect(parts.count == whole.count, "split \(split)")
+            #expect(parts.minimum == whole.minimum && parts.maximum == whole.maximum, "split \(split)")
+            #expect(parts.mean.bitPattern == whole.mean.bitPattern && parts.standardDeviation.bitPattern == whole.standardDeviation.bitPattern, "split \(split)")
+        }
+        let finite = values.filter { !$0.isNaN }
+        #expect(whole.minimum == finite.min()! && whole.maximum == finite.max()!)
+        #expect(whole.mean.isNaN, "a NaN makes the mean NaN, as it did")
+    }
+
     @Test("byte counts parse and print with binary units")
     func byteCount() {
         #expect(ByteCount(parsing: "512M")?.bytes == 512 << 20)

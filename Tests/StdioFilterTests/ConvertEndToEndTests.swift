@@ -22,6 +22,31 @@ struct ConvertEndToEndTests {
         #expect(header.labels[0] == "made by the e2e tests")
     }
 
+    @Test("a copy that changes no byte is made inside the kernel, with the statistics of rows written in order", arguments: [ElementType.float32, .int16])
+    func copyInKernel(type: ElementType) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try makeVolume(Size3(x: 301, y: 97, z: 23), in: dir, type: type)
+        // File to file and to a redirected stdout (which starts after three bytes already
+        // written): copied; from a pipe: rows in order, the reference.
+        let file = try shell("$B convert --verbose \(q(input)) file.mrc && { printf abc; $B convert --verbose \(q(input)); } > offset.mrc", in: dir)
+        #expect(file.status == 0, "\(file.stderr)")
+        #expect(file.stderr.components(separatedBy: "copied unchanged inside the kernel").count == 3, "\(file.stderr)")
+        let piped = try shell("cat \(q(input)) | $B convert --verbose - piped.mrc", in: dir)
+        #expect(piped.status == 0 && !piped.stderr.contains("inside the kernel"), "\(piped.stderr)")
+        let reference = try Data(contentsOf: dir.appendingPathComponent("piped.mrc"))
+        let copied = try Data(contentsOf: dir.appendingPathComponent("file.mrc"))
+        let offset = try Data(contentsOf: dir.appendingPathComponent("offset.mrc"))
+        #expect(offset.prefix(3) == Data("abc".utf8))
+        for (name, data) in [("file", copied), ("stdout after 3 bytes", Data(offset.dropFirst(3)))] {
+            #expect(data.count == reference.count, "\(name)")
+            #expect(data.suffix(from: data.startIndex + 1024) == reference.suffix(from: 1024), "\(name): the data")
+            // Geometry and exact statistics (DMIN, DMAX, DMEAN, RMS) as from the pipe.
+            #expect(data.prefix(220) == reference.prefix(220), "\(name): the header")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)).suffix(from: 1024) == reference.suffix(from: 1024))
+    }
+
     @Test("the corpus tomogram through cat | convert | convert is bit-exact", .enabled(if: sharedCorpus != nil, "shared corpus absent"))
     func corpusPipe() throws {
         let dir = try makeTemporaryDirectory()

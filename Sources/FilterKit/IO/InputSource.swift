@@ -123,6 +123,10 @@ public final class InputSource {
         return done
     }
 
+    /// The descriptor of a seekable file, for a copy inside the kernel (``OutputTarget/copyBytes(from:at:count:to:)``);
+    /// nil for pipes and decompressed streams.
+    public var fileDescriptor: Int32? { isSeekable && decompressor == nil && pushback.isEmpty ? fd : nil }
+
     /// Reads at an absolute byte offset (seekable sources only) without moving ``position``.
     public func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard isSeekable else { throw FilterError.notSeekable(source: name, operation: "random access") }

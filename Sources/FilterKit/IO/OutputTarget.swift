@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystem
 
 /// Where a volume is written: a file (created under a temporary name and renamed into place on
 /// ``commit()``), or standard output.
@@ -127,6 +128,32 @@ public final class OutputTarget {
         guard got == buffer.count else {
             throw FilterError.truncated(source: name, offset: offset + Int64(got), expected: "\(buffer.count) bytes written before")
         }
+    }
+
+    /// Copies `count` bytes of `input` from `offset` to `destination` in this output inside the
+    /// kernel (`copy_file_range`: no copy through user memory, as `cp` and `cat` do). Returns
+    /// false, having written nothing, when the two files cannot be copied between this way (a
+    /// pipe, another file system on an old kernel, a file system without it).
+    public func copyBytes(from input: InputSource, at offset: Int64, count: Int64, to destination: Int64) throws -> Bool {
+        guard isSeekable, let source = input.fileDescriptor else { return false }
+        var inOffset = CLongLong(offset)
+        var outOffset = CLongLong(startOffset + destination)
+        var done: Int64 = 0
+        while done < count {
+            let n = sf_copy_file_range(source, &inOffset, fd, &outOffset, UInt(min(count - done, 1 << 30)))
+            if n > 0 {
+                done += Int64(n)
+            } else if n == 0 {
+                throw FilterError.truncated(source: input.name, offset: Int64(inOffset), expected: "\(count - done) more bytes to copy")
+            } else if errno == EINTR {
+                continue
+            } else if done == 0 && [EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EBADF].contains(errno) {
+                return false
+            } else {
+                throw FilterError.system(source: name, operation: "copy from \(input.name) at byte \(inOffset)", errno: errno)
+            }
+        }
+        return true
     }
 
     /// Makes the output final: closes and renames a file into place. Standard output stays open.

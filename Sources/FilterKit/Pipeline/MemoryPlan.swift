@@ -46,6 +46,9 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
 
     /// Slabs stop growing once a slab is this large: I/O is already efficient, and caches like it.
     static let slabTargetBytes = 16 << 20
+    /// The same for a chain without stages (a copy): no compute to amortise, so a section or
+    /// 4 MiB per step, and `convert` stays small.
+    static let copySlabTargetBytes = 4 << 20
 
     /// Plans `stages` over `infos` (`infos[0]` is the input, `infos[i + 1]` stage `i`'s output).
     ///
@@ -217,7 +220,8 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     ) throws -> MemoryPlan {
         let out = infos.last!
         let outSectionBytes = out.size.sectionVoxels * 4
-        let largest = min(out.size.z, max(1, slabTargetBytes / max(1, outSectionBytes)), 64)
+        let target = stages.isEmpty ? copySlabTargetBytes : slabTargetBytes
+        let largest = min(out.size.z, max(1, target / max(1, outSectionBytes)), 64)
         let candidates = slabSections.map { [min($0, out.size.z)] } ?? Array((1...largest).reversed())
         var smallest: MemoryPlan?
         let wholeVolume = stages.indices.filter { stages[$0] is WholeVolumeStage }

@@ -130,6 +130,10 @@ public final class Pipeline {
         max(1, (4 << 20) / max(1, info.size.sectionVoxels * 4))
     }
 
+    /// Whether the last run copied the stored bytes inside the kernel (a chain without stages
+    /// that changes no byte, from a file into a file; see ``MRCWriter/copySamples(of:progress:)``).
+    public private(set) var copiedStoredBytes = false
+
     /// Whether ``runPrepasses()`` has run.
     private var prepared = false
 
@@ -237,10 +241,19 @@ public final class Pipeline {
         if let brick = plan.brick { return try streamBricks(brick, into: writer) }
         let out = outputInfo
         let sections = options.outputSections ?? 0..<out.size.z
+        let label = stages.isEmpty ? "copying" : stages.map(\.name).joined(separator: ",")
+        if stages.isEmpty, options.outputSections == nil, let mrcReader = reader as? MRCReader, let mrcWriter = writer as? MRCWriter {
+            // A copy that changes no stored byte (convert, file to file) moves them inside the kernel.
+            let progress = ProgressReporter(label: label, total: sections.count, enabled: options.showProgress)
+            if try mrcWriter.copySamples(of: mrcReader, progress: progress.update) {
+                copiedStoredBytes = true
+                progress.finish()
+                return
+            }
+        }
         // The read-ahead thread reads from section 0: a part that starts later reads what it needs.
         let last = try makeNodes(stageCount: stages.count, readAhead: sections.lowerBound == 0)
         let slab = plan.slabSections
-        let label = stages.isEmpty ? "copying" : stages.map(\.name).joined(separator: ",")
         let progress = ProgressReporter(label: label, total: sections.count, enabled: options.showProgress)
         let background = options.backgroundIO ? SlabWriter(writer: writer, info: out, sectionsPerSlab: slab) : nil
         let staging = background == nil ? UnsafeMutablePointer<Float>.allocate(capacity: slab * out.size.sectionVoxels) : nil

@@ -133,6 +133,13 @@ public final class MRCReader: VolumeReader {
         wholeMap?.deallocate()
     }
 
+    /// Where the stored samples lie, when they can be copied as they are: a little-endian file
+    /// in X, Y, Z order (not a pipe, not a map held in memory).
+    public var storedSamples: (source: InputSource, offset: Int64, bytes: Int64)? {
+        guard wholeMap == nil, pendingData == nil, layout.isXYZ, !header.isBigEndian, source.fileDescriptor != nil else { return nil }
+        return (source, dataOffset, layout.dataBytes)
+    }
+
     public func readRows(from firstRow: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
         let nx = info.size.x
         precondition(firstRow >= 0 && count >= 0 && firstRow + count <= info.size.y * info.size.z, "rows out of range")

@@ -14,19 +14,19 @@ public final class MRCWriter {
     /// Values that were clamped or NaN when narrowing to an integer or float16 type.
     public private(set) var clampedCount = 0
     /// Statistics of the stored values.
-    public private(set) var statistics = RunningStatistics()
+    public internal(set) var statistics = RunningStatistics()
     /// Things the user should know (an extended header that could not be carried…).
     public private(set) var warnings: [String] = []
 
-    private let target: OutputTarget
-    private let info: VolumeInfo
-    private let elementType: ElementType
-    private let totalRows: Int
-    private var rowsWritten = 0
+    let target: OutputTarget
+    let info: VolumeInfo
+    let elementType: ElementType
+    let totalRows: Int
+    var rowsWritten = 0
     /// Voxels written by ``placeRectangle(_:section:from:)`` (bricks), instead of rows in order.
     private var placedVoxels = 0
     /// Where the data block starts in the output.
-    private let dataOffset: Int64
+    let dataOffset: Int64
     private var encoded: UnsafeMutableRawBufferPointer?
 
     /// Writes the header (and extended header) of a volume described by `info`.
