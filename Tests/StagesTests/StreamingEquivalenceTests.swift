@@ -139,3 +139,25 @@ struct BoundaryModeTests {
         #expect(BoundaryMode.reflect.map(-3, count: 1) == 0)
     }
 }
+
+@Suite("stage kinds")
+struct StageKindTests {
+    /// Adopts only `Stage`: neither streaming nor whole-volume.
+    final class BareStage: Stage {
+        let name = "bare"
+        func outputInfo(for input: VolumeInfo) throws -> VolumeInfo { input }
+    }
+
+    @Test("a stage of neither kind is refused when the pipeline is made, naming it (no trap)")
+    func bareStageRefused() throws {
+        let size = Size3(x: 4, y: 3, z: 2)
+        let reader = ArrayVolumeReader(size: size, values: [Float](repeating: 1, count: size.voxelCount))
+        #expect {
+            _ = try Pipeline(reader: reader, stages: [GaussianStage(sigma: SIMD3(1, 1, 1)), BareStage()], options: PipelineOptions())
+        } throws: { error in
+            "\(error)".contains("bare") && "\(error)".contains("neither TileStage nor WholeVolumeStage")
+        }
+        let kinds = try StageKind.of([GaussianStage(sigma: SIMD3(1, 1, 1))])
+        #expect(kinds.count == 1 && kinds[0].streaming != nil && !kinds[0].isWholeVolume && kinds[0].prepassCount == 0)
+    }
+}

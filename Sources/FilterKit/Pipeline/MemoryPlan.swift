@@ -63,7 +63,18 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool = false,
         brick: SIMD2<Int>? = nil
     ) throws -> MemoryPlan {
-        if let brick, let reason = brickRefusal(stages: stages, secondInput: secondInput) {
+        try make(
+            kinds: StageKind.of(stages), infos: infos, budget: budget, slabSections: slabSections, readAhead: readAhead, writerThread: writerThread,
+            secondInput: secondInput, brick: brick)
+    }
+
+    /// ``make(stages:infos:budget:slabSections:readAhead:writerThread:secondInput:brick:)`` for
+    /// stages whose kinds are known.
+    static func make(
+        kinds: [StageKind], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool = false,
+        brick: SIMD2<Int>? = nil
+    ) throws -> MemoryPlan {
+        if let brick, let reason = brickRefusal(kinds: kinds, secondInput: secondInput) {
             throw FilterError.invalidParameter(name: "brick", value: "\(brick.x)x\(brick.y)", expected: "a chain that can work on bricks (\(reason))")
         }
         // Whole sections, then bricks, with the stages' own settings; only then do stages work in
@@ -71,11 +82,11 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         while true {
             do {
                 return try makeOnce(
-                    stages: stages, infos: infos, budget: budget, slabSections: slabSections, readAhead: readAhead, writerThread: writerThread,
+                    kinds: kinds, infos: infos, budget: budget, slabSections: slabSections, readAhead: readAhead, writerThread: writerThread,
                     secondInput: secondInput, brick: brick)
             } catch FilterError.memoryBudget(let what, let needed, let budget) {
                 var change: String?
-                for case let stage as TileStage in stages where change == nil { change = stage.reduceMemory() }
+                for case .streaming(let stage) in kinds where change == nil { change = stage.reduceMemory() }
                 guard let change else { throw FilterError.memoryBudget(what: what, needed: needed, budget: budget) }
                 Log.info(change)
             }
@@ -85,25 +96,27 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     /// One plan with the stages' current settings: `brick` when given, else whole sections, else
     /// the largest bricks that fit.
     private static func makeOnce(
-        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool,
+        kinds: [StageKind], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool,
         brick: SIMD2<Int>?
     ) throws -> MemoryPlan {
+        // Every stage streams when the chain may run on bricks (brickRefusal is nil).
+        let tiles = kinds.compactMap(\.streaming)
         if let brick {
             do {
-                return try makeBricks(stages: stages, infos: infos, budget: budget, slabSections: slabSections, sizes: [brick], reason: "--brick \(brick.x)x\(brick.y)")
+                return try makeBricks(tiles: tiles, infos: infos, budget: budget, slabSections: slabSections, sizes: [brick], reason: "--brick \(brick.x)x\(brick.y)")
             } catch FilterError.memoryBudget(let bricks, let needed, let budget) {
-                throw FilterError.memoryBudget(what: "\(chainDescription(stages: stages, infos: infos)) \(bricks)", needed: needed, budget: budget)
+                throw FilterError.memoryBudget(what: "\(chainDescription(kinds: kinds, infos: infos)) \(bricks)", needed: needed, budget: budget)
             }
         }
         do {
-            return try makeSlabs(stages: stages, infos: infos, budget: budget, slabSections: slabSections, readAhead: readAhead, writerThread: writerThread, secondInput: secondInput)
+            return try makeSlabs(kinds: kinds, infos: infos, budget: budget, slabSections: slabSections, readAhead: readAhead, writerThread: writerThread, secondInput: secondInput)
         } catch FilterError.memoryBudget(let what, let needed, let budget) {
             let out = infos.last!.size
-            guard brickRefusal(stages: stages, secondInput: secondInput) == nil else {
+            guard brickRefusal(kinds: kinds, secondInput: secondInput) == nil else {
                 throw FilterError.memoryBudget(what: what, needed: needed, budget: budget)
             }
             // Square bricks, in multiples of what the stages work in (s2s's tiles).
-            let alignment = stages.compactMap { ($0 as? TileStage)?.brickAlignment }.max() ?? 1
+            let alignment = tiles.map(\.brickAlignment).max() ?? 1
             var sizes: [SIMD2<Int>] = []
             for side in [4096, 2048, 1024, 512, 256, 128, 64, 32, 16] {
                 let aligned = (side + alignment - 1) / alignment * alignment
@@ -113,7 +126,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
             guard !sizes.isEmpty else { throw FilterError.memoryBudget(what: what, needed: needed, budget: budget) }
             do {
                 return try makeBricks(
-                    stages: stages, infos: infos, budget: budget, slabSections: slabSections, sizes: sizes,
+                    tiles: tiles, infos: infos, budget: budget, slabSections: slabSections, sizes: sizes,
                     reason: "whole sections need ~\(ByteCount(needed)), more than --memory \(ByteCount(budget))")
             } catch FilterError.memoryBudget(let bricks, let bricksNeed, _) {
                 // Not even the smallest brick fits: say what either way needs, and the least.
@@ -123,25 +136,30 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     }
 
     /// `the chain a,b on X×Y×Z voxels` (or `copying …`), for messages.
-    static func chainDescription(stages: [any Stage], infos: [VolumeInfo]) -> String {
-        (stages.isEmpty ? "copying" : "the chain " + stages.map(\.name).joined(separator: ",")) + " on \(infos[0].size) voxels"
+    static func chainDescription(kinds: [StageKind], infos: [VolumeInfo]) -> String {
+        (kinds.isEmpty ? "copying" : "the chain " + kinds.map(\.stage.name).joined(separator: ",")) + " on \(infos[0].size) voxels"
     }
 
     /// Why this chain cannot run on bricks, or nil when it can.
-    static func brickRefusal(stages: [any Stage], secondInput: Bool) -> String? {
+    static func brickRefusal(kinds: [StageKind], secondInput: Bool) -> String? {
         if secondInput { return "a stage reading two inputs works on whole sections" }
-        for (i, stage) in stages.enumerated() {
-            guard let tile = stage as? TileStage else { return "\(stage.name) needs the whole volume" }
-            guard tile.supportsBricks else { return "\(stage.name) works on whole sections only" }
-            if i > 0, ((tile as? PrepassStage)?.prepassCount ?? 0) > 0 {
-                return "\(stage.name) measures its input first: with bricks it must come first in the chain"
+        for (i, kind) in kinds.enumerated() {
+            guard case .streaming(let tile) = kind else { return "\(kind.stage.name) needs the whole volume" }
+            guard tile.supportsBricks else { return "\(tile.name) works on whole sections only" }
+            if i > 0, kind.prepassCount > 0 {
+                return "\(tile.name) measures its input first: with bricks it must come first in the chain"
             }
         }
         return nil
     }
 
+    /// ``brickRefusal(kinds:secondInput:)`` of a chain's stages (their kinds found first).
+    static func brickRefusal(stages: [any Stage], secondInput: Bool) throws -> String? {
+        brickRefusal(kinds: try StageKind.of(stages), secondInput: secondInput)
+    }
+
     /// The brick plan: the first of `sizes` (largest first) that fits, with the thickest slab.
-    private static func makeBricks(stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, sizes: [SIMD2<Int>], reason: String) throws -> MemoryPlan {
+    private static func makeBricks(tiles: [any TileStage], infos: [VolumeInfo], budget: Int, slabSections: Int?, sizes: [SIMD2<Int>], reason: String) throws -> MemoryPlan {
         precondition(!sizes.isEmpty, "brick sizes to try")
         let out = infos.last!.size
         var smallest: MemoryPlan?
@@ -151,7 +169,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
             let largest = min(out.z, max(1, slabTargetBytes / brickSectionBytes), 64)
             let candidates = slabSections.map { [min($0, out.z)] } ?? Array((1...largest).reversed())
             for t in candidates {
-                let plan = brickLayout(stages: stages, infos: infos, slab: t, brick: brick, reason: reason)
+                let plan = brickLayout(tiles: tiles, infos: infos, slab: t, brick: brick, reason: reason)
                 smallest = plan
                 if plan.bytes + runtimeOverhead <= budget { return plan }
             }
@@ -160,10 +178,10 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     }
 
     /// Each node's rectangle for the output brick `rect`: `[reader, stage 1, …, stage n]`.
-    static func brickRects(stages: [any Stage], infos: [VolumeInfo], requests: [Int], output rect: PlaneRect) -> [PlaneRect] {
-        var rects = [PlaneRect](repeating: rect, count: stages.count + 1)
-        for i in stride(from: stages.count - 1, through: 0, by: -1) {
-            let stage = stages[i] as! TileStage
+    static func brickRects(tiles: [any TileStage], infos: [VolumeInfo], requests: [Int], output rect: PlaneRect) -> [PlaneRect] {
+        var rects = [PlaneRect](repeating: rect, count: tiles.count + 1)
+        for i in stride(from: tiles.count - 1, through: 0, by: -1) {
+            let stage = tiles[i]
             let box = StageSource.shape(stage: stage, output: infos[i + 1].size, input: infos[i].size, chunk: requests[i + 1], rect: rects[i + 1]).box
             rects[i] = PlaneRect.source(of: box, mode: stage.boundary, in: infos[i].size)
         }
@@ -194,39 +212,41 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
 
     /// The memory of a brick plan: the largest over the bricks of each node's window, ring and
     /// scratch at its rectangle, the prepass's one whole section, and the writer's row chunk.
-    static func brickLayout(stages: [any Stage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, reason: String) -> MemoryPlan {
-        let requests = upstreamRequests(stages: stages, infos: infos, slab: slab)
-        var worst = [Int](repeating: 0, count: stages.count + 1)
+    static func brickLayout(tiles: [any TileStage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, reason: String) -> MemoryPlan {
+        let requests = upstreamRequests(kinds: tiles.map(StageKind.streaming), infos: infos, slab: slab)
+        var worst = [Int](repeating: 0, count: tiles.count + 1)
         for rect in representativeBricks(of: infos.last!.size, size: brick) {
-            let rects = brickRects(stages: stages, infos: infos, requests: requests, output: rect)
+            let rects = brickRects(tiles: tiles, infos: infos, requests: requests, output: rect)
             worst[0] = max(worst[0], ReaderSource.bytes(info: infos[0], rect: rects[0], capacity: requests[0], readAhead: nil))
-            for i in stages.indices {
-                let stage = stages[i] as! TileStage
+            for (i, stage) in tiles.enumerated() {
                 worst[i + 1] = max(worst[i + 1], StageSource.bytes(stage: stage, info: infos[i + 1], input: infos[i].size, rect: rects[i + 1], capacity: requests[i + 1], chunk: requests[i + 1]))
             }
         }
         var parts: [(name: String, bytes: Int)] = [("reader", worst[0])]
-        for i in stages.indices { parts.append((stages[i].name, worst[i + 1])) }
-        if let first = stages.first as? PrepassStage, first.prepassCount > 0 {
+        for (i, stage) in tiles.enumerated() { parts.append((stage.name, worst[i + 1])) }
+        if let first = tiles.first as? PrepassStage, first.prepassCount > 0 {
             parts.append(("\(first.name) prepass (one whole section)", ReaderSource.bytes(info: infos[0], capacity: 1, readAhead: nil)))
         }
         parts.append(("writer (rows in order)", Pipeline.assemblyChunkBytes + min(Pipeline.assemblyChunkBytes, MRCWriter.encodeChunkBytes)))
-        return MemoryPlan(slabSections: slab, requests: requests, parts: parts, reservations: Array(repeating: nil, count: stages.count), brick: brick, brickReason: reason)
+        return MemoryPlan(slabSections: slab, requests: requests, parts: parts, reservations: Array(repeating: nil, count: tiles.count), brick: brick, brickReason: reason)
     }
 
     /// The thickest slab of whole sections that fits, with what it leaves to whole-volume stages.
     private static func makeSlabs(
-        stages: [any Stage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool
+        kinds: [StageKind], infos: [VolumeInfo], budget: Int, slabSections: Int?, readAhead: Int?, writerThread: Bool, secondInput: Bool
     ) throws -> MemoryPlan {
         let out = infos.last!
         let outSectionBytes = out.size.sectionVoxels * 4
-        let target = stages.isEmpty ? copySlabTargetBytes : slabTargetBytes
+        let target = kinds.isEmpty ? copySlabTargetBytes : slabTargetBytes
         let largest = min(out.size.z, max(1, target / max(1, outSectionBytes)), 64)
         let candidates = slabSections.map { [min($0, out.size.z)] } ?? Array((1...largest).reversed())
         var smallest: MemoryPlan?
-        let wholeVolume = stages.indices.filter { stages[$0] is WholeVolumeStage }
+        let wholeVolume: [(index: Int, stage: any WholeVolumeStage)] = kinds.enumerated().compactMap { i, kind in
+            if case .wholeVolume(let stage) = kind { return (i, stage) }
+            return nil
+        }
         for t in candidates {
-            let plan = layout(stages: stages, infos: infos, slab: t, readAhead: readAhead, writerThread: writerThread, secondInput: secondInput)
+            let plan = layout(kinds: kinds, infos: infos, slab: t, readAhead: readAhead, writerThread: writerThread, secondInput: secondInput)
             smallest = plan
             let available = budget - plan.bytes - runtimeOverhead
             guard available >= 0 else { continue }
@@ -234,53 +254,54 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
             // The rest of the budget, shared evenly between the whole-volume stages.
             var reservations = plan.reservations
             var parts = plan.parts
-            for i in wholeVolume {
-                let stage = stages[i] as! WholeVolumeStage
+            for (i, stage) in wholeVolume {
                 guard let r = stage.reserve(for: infos[i], available: available / wholeVolume.count) else { break }
                 reservations[i] = r
                 parts.insert(("\(stage.name) (\(r.mode))", r.bytes), at: parts.count - 1)
             }
-            if wholeVolume.allSatisfy({ reservations[$0] != nil }) {
+            if wholeVolume.allSatisfy({ reservations[$0.index] != nil }) {
                 return MemoryPlan(slabSections: plan.slabSections, requests: plan.requests, parts: parts, reservations: reservations)
             }
         }
         var plan = smallest!
         var parts = plan.parts
-        for i in wholeVolume {
-            let stage = stages[i] as! WholeVolumeStage
+        for (i, stage) in wholeVolume {
             parts.insert(("\(stage.name) at least", stage.minimumBytes(for: infos[i])), at: parts.count - 1)
         }
         plan = MemoryPlan(slabSections: plan.slabSections, requests: plan.requests, parts: parts, reservations: plan.reservations)
         throw FilterError.memoryBudget(
-            what: "\(chainDescription(stages: stages, infos: infos)) (\(plan))", needed: plan.bytes + runtimeOverhead, budget: budget)
+            what: "\(chainDescription(kinds: kinds, infos: infos)) (\(plan))", needed: plan.bytes + runtimeOverhead, budget: budget)
     }
 
-    /// The sections each source is asked for at a time (index 0: the reader; `stages.count`: the
+    /// The sections each source is asked for at a time (index 0: the reader; `kinds.count`: the
     /// last stage, asked by the writer for `slab`): a tile stage asks upstream for what its
     /// halo and scale need for what it is asked, a whole-volume stage for as much.
-    static func upstreamRequests(stages: [any Stage], infos: [VolumeInfo], slab: Int) -> [Int] {
-        var requests = [Int](repeating: 0, count: stages.count + 1)
-        requests[stages.count] = slab
-        for i in stride(from: stages.count - 1, through: 0, by: -1) {
-            guard let stage = stages[i] as? TileStage else {
+    static func upstreamRequests(kinds: [StageKind], infos: [VolumeInfo], slab: Int) -> [Int] {
+        var requests = [Int](repeating: 0, count: kinds.count + 1)
+        requests[kinds.count] = slab
+        for i in stride(from: kinds.count - 1, through: 0, by: -1) {
+            switch kinds[i] {
+            case .streaming(let stage):
+                requests[i] = StageSource.shape(stage: stage, output: infos[i + 1].size, input: infos[i].size, chunk: requests[i + 1]).upstreamRequest
+            case .wholeVolume:
                 requests[i] = requests[i + 1]
-                continue
             }
-            requests[i] = StageSource.shape(stage: stage, output: infos[i + 1].size, input: infos[i].size, chunk: requests[i + 1]).upstreamRequest
         }
         return requests
     }
 
     /// The requests and memory of every node for output slabs of `slab` sections.
     ///   - secondInput: whether the first stage reads a second input of the input's geometry.
-    static func layout(stages: [any Stage], infos: [VolumeInfo], slab: Int, readAhead: Int?, writerThread: Bool, secondInput: Bool = false) -> MemoryPlan {
-        let requests = upstreamRequests(stages: stages, infos: infos, slab: slab)
-        var parts: [(String, Int)] = stages.indices.map { i in
+    static func layout(kinds: [StageKind], infos: [VolumeInfo], slab: Int, readAhead: Int?, writerThread: Bool, secondInput: Bool = false) -> MemoryPlan {
+        let requests = upstreamRequests(kinds: kinds, infos: infos, slab: slab)
+        var parts: [(String, Int)] = kinds.enumerated().map { i, kind in
             let chunk = requests[i + 1]
-            if let stage = stages[i] as? TileStage {
+            switch kind {
+            case .streaming(let stage):
                 return (stage.name, StageSource.bytes(stage: stage, info: infos[i + 1], input: infos[i].size, capacity: chunk, chunk: chunk))
+            case .wholeVolume(let stage):
+                return (stage.name, WholeVolumeSource.bytes(info: infos[i + 1], capacity: chunk, chunk: chunk))
             }
-            return (stages[i].name, WholeVolumeSource.bytes(info: infos[i + 1], capacity: chunk, chunk: chunk))
         }
         parts.insert(("reader", ReaderSource.bytes(info: infos[0], capacity: requests[0], readAhead: readAhead)), at: 0)
         if secondInput {
@@ -289,6 +310,6 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         let outSectionBytes = infos.last!.size.sectionVoxels * 4
         let writer = (writerThread ? 2 * slab * outSectionBytes : 0) + min(slab * outSectionBytes, MRCWriter.encodeChunkBytes)
         parts.append(("writer", writer))
-        return MemoryPlan(slabSections: slab, requests: requests, parts: parts, reservations: Array(repeating: nil, count: stages.count))
+        return MemoryPlan(slabSections: slab, requests: requests, parts: parts, reservations: Array(repeating: nil, count: kinds.count))
     }
 }

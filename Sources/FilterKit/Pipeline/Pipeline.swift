@@ -39,6 +39,8 @@ public struct PipelineOptions: Sendable {
 /// and a writer thread, joined by bounded queues.
 public final class Pipeline {
     public let stages: [any Stage]
+    /// How each stage runs (streaming or whole-volume), the closed set the pipeline switches over.
+    public let kinds: [StageKind]
     /// `infos[0]` is the input; `infos[i + 1]` the output of stage `i`.
     public let infos: [VolumeInfo]
     public let plan: MemoryPlan
@@ -59,7 +61,7 @@ public final class Pipeline {
     public var writtenInfo: VolumeInfo { part?.info(fromFull: outputInfo) ?? outputInfo }
 
     /// Whether some stage reads its input more than once.
-    public var needsPrepass: Bool { stages.contains { (($0 as? PrepassStage)?.prepassCount ?? 0) > 0 } }
+    public var needsPrepass: Bool { kinds.contains { $0.prepassCount > 0 } }
 
     /// - Parameter second: the second input of a chain that starts with a ``PairedInputStage``
     ///   (the other half); checked against `reader`'s geometry here, before any voxel is read.
@@ -68,6 +70,7 @@ public final class Pipeline {
         self.second = second
         self.stages = stages
         self.options = options
+        kinds = try StageKind.of(stages)
         try Pipeline.checkSecondInput(second, of: reader, stages: stages)
         var infos = [reader.info]
         for stage in stages {
@@ -92,7 +95,7 @@ public final class Pipeline {
         }
         let readAhead = options.backgroundIO && !stages.isEmpty ? Pipeline.readAheadSections(reader.info) : nil
         plan = try MemoryPlan.make(
-            stages: stages, infos: infos, budget: options.memoryBudget, slabSections: options.slabSections,
+            kinds: kinds, infos: infos, budget: options.memoryBudget, slabSections: options.slabSections,
             readAhead: readAhead, writerThread: options.backgroundIO, secondInput: second != nil, brick: options.brick)
     }
 
@@ -150,15 +153,15 @@ public final class Pipeline {
         guard !prepared else { return }
         prepared = true
         let startsLater = (options.outputSections?.lowerBound ?? 0) > 0
-        if needsPrepass || startsLater || (stages.first as? TileStage)?.boundary == .periodic || plan.brick != nil {
+        if needsPrepass || startsLater || kinds.first?.streaming?.boundary == .periodic || plan.brick != nil {
             reader = try rereadable(reader)
             second = try second.map(rereadable)
         }
-        for (index, stage) in stages.enumerated() {
-            guard let prepassStage = stage as? PrepassStage else { continue }
+        for (index, kind) in kinds.enumerated() {
+            guard let prepassStage = kind.measuring else { continue }
             // A prepass re-runs the stages before it; whole-volume stages (an FFT of everything)
             // are worth running once: their output is spooled to disk and read from there on.
-            if stages[first..<index].contains(where: { $0 is WholeVolumeStage }) {
+            if kinds[first..<index].contains(where: \.isWholeVolume) {
                 let source = try makeNodes(stageCount: index, readAhead: false)
                 let progress = ProgressReporter(label: "\(stages[first..<index].map(\.name).joined(separator: ",")) to disk", total: infos[index].size.z, enabled: options.showProgress)
                 reader = try SpooledVolume(copying: source, info: infos[index], sectionsPerRequest: plan.requests[index], sourceName: reader.sourceName, directory: options.spoolDirectory, progress: progress.update)
@@ -187,11 +190,14 @@ public final class Pipeline {
         var node: SectionSource = ReaderSource(reader: reader, capacity: plan.requests[first], readAhead: ahead)
         for i in first..<count {
             let request = plan.requests[i + 1]
-            if let stage = stages[i] as? TileStage {
+            switch kinds[i] {
+            case .streaming(let stage):
                 // Only the first stage takes a second input (checked at construction).
                 let other = i == 0 ? second.map { ReaderSource(reader: $0, capacity: plan.requests[0], readAhead: ahead) } : nil
                 node = try StageSource(stage: stage, upstream: node, second: other, info: infos[i + 1], capacity: request, chunk: request)
-            } else if let stage = stages[i] as? WholeVolumeStage, let reservation = plan.reservations[i] {
+            case .wholeVolume(let stage):
+                // The planner reserves memory for every whole-volume stage or refuses the chain.
+                let reservation = plan.reservations[i]!
                 let progress = ProgressReporter(label: "\(stage.name) (\(reservation.mode)) reading", total: infos[i].size.z, enabled: options.showProgress)
                 node = WholeVolumeSource(
                     stage: stage, upstream: node, info: infos[i + 1], reservation: reservation, capacity: request, chunk: request,
@@ -199,8 +205,6 @@ public final class Pipeline {
                         progress.update(done)
                         if done == progress.total { progress.finish() }
                     })
-            } else {
-                preconditionFailure("\(stages[i].name): a stage must be a TileStage or a WholeVolumeStage")
             }
         }
         return node
@@ -328,11 +332,13 @@ public final class Pipeline {
 
     /// The nodes of every stage for the output brick `rect`, each holding its rectangle.
     private func makeBrickNodes(output rect: PlaneRect) throws -> SectionSource {
-        let rects = MemoryPlan.brickRects(stages: stages, infos: infos, requests: plan.requests, output: rect)
+        // A brick plan is made only when every stage streams (MemoryPlan.brickRefusal).
+        let tiles = kinds.compactMap(\.streaming)
+        let rects = MemoryPlan.brickRects(tiles: tiles, infos: infos, requests: plan.requests, output: rect)
         var node: SectionSource = ReaderSource(reader: reader, rect: rects[0], capacity: plan.requests[0], readAhead: nil)
-        for i in stages.indices {
+        for (i, stage) in tiles.enumerated() {
             let request = plan.requests[i + 1]
-            node = try StageSource(stage: stages[i] as! TileStage, upstream: node, info: infos[i + 1], rect: rects[i + 1], capacity: request, chunk: request)
+            node = try StageSource(stage: stage, upstream: node, info: infos[i + 1], rect: rects[i + 1], capacity: request, chunk: request)
         }
         return node
     }
