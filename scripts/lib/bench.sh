@@ -39,9 +39,11 @@ bench_setup() {
   cat "$BIG" > /dev/null   # warm the page cache
 }
 
-# Runs one command under /usr/bin/time -v; prints "seconds maxrss_kib".
+# Runs one command under /usr/bin/time -v (after a sync); prints "seconds maxrss_kib".
 bench_measure() {
   local log="$OUT/time.log"
+  # Write back what earlier runs left dirty, so no run pays for another's writes.
+  sync
   /usr/bin/time -v -o "$log" bash -c "$1"
   local wall rss
   wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
