@@ -68,7 +68,8 @@ run_s2s() {
   fi
   end=$(date +%s.%N)
   if grep -q "weighted back-projection: denoised" "$log"; then
-    how="split, residual $(grep -o 'tilts in [0-9.]* s, residual [0-9.]* %' "$log" | grep -o 'residual [0-9.]*' | cut -d' ' -f2) %"
+    # One residual per window of sections (deep tomograms split window by window).
+    how="split, residual $(grep -o 'tilts in [0-9.]* s, residual [0-9.]* %' "$log" | grep -o 'residual [0-9.]*' | cut -d' ' -f2 | paste -sd/ -) %"
     if grep -q "out of core" "$log"; then how="$how, out of core"; fi
     if [ -f "$log.rss" ]; then how="$how, peak RSS $(awk '/peak RSS/ { printf "%d", $3 / 1024 }' "$log.rss") MiB"; fi
   else

@@ -164,6 +164,6 @@ public struct MRCHeader: Sendable, Equatable {
         }
         return .badHeader(
             source: source, field: "MODE", offset: 12, found: "\(mode)",
-            expected: "one of \(MRCMode.table.map { String($0.mode) }.joined(separator: ", ")) in either byte order (not an MRC file?)")
+            expected: "one of \(MRCMode.readableCommaList) in either byte order (not an MRC file?)")
     }
 }

@@ -40,7 +40,7 @@ public struct MRCLayout: Sendable, Equatable {
                 hint: "this tool reads modes \(MRCMode.readableList)")
         default:
             throw FilterError.badHeader(
-                source: source, field: "MODE", offset: 12, found: "\(h.mode)", expected: "one of \(MRCMode.table.map { String($0.mode) }.joined(separator: ", "))")
+                source: source, field: "MODE", offset: 12, found: "\(h.mode)", expected: "one of \(MRCMode.readableCommaList)")
         }
         storedSize = Size3(x: h.nx, y: h.ny, z: h.nz)
         let map = h.axisMap

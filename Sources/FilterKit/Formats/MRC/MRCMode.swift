@@ -31,6 +31,8 @@ public enum MRCMode {
         outputModes.contains(mode) ? type(of: mode) : nil
     }
 
+    /// "0, 1, 2, 6, 12, 101": the modes read, for the header checks' messages.
+    public static var readableCommaList: String { table.map { String($0.mode) }.joined(separator: ", ") }
     /// "0, 1, 2, 6, 12 and 101": the modes read, for messages.
     public static var readableList: String { list(table.map(\.mode), last: "and") }
     /// "0, 1, 2, 6 or 12": the modes `--mode` takes, for messages.
