@@ -19,6 +19,11 @@ import FilterKit
 /// the same positions of both halves, training of each half's patch towards the other's (same
 /// flips and rotations, no masks, the loss on every voxel), and prediction as the mean of both
 /// halves' predictions (deterministic, no dropout).
+///
+/// The stage holds what the phases share (settings, the networks, the mask, the mean and
+/// standard deviation, the tile geometry) and runs the prepass; ``S2STrainer`` trains,
+/// ``MaskEnsemble`` predicts a block with the masks (for distillation and prediction), and
+/// ``S2SPredictor`` predicts the rows of tiles and holds their buffers.
 public final class S2SStage: PairedInputStage, StatisticsConsumer {
     public var name: String { settings.halves ? N2NFactory.name : S2SFactory.name }
     public var takesSecondInput: Bool { settings.halves }
@@ -66,13 +71,8 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     /// The output tiles' side along X and Y this run uses.
     public var tileSideXY: Int { tileXY }
     private var trained = false
-    /// The last predicted row of tiles: its index and the rectangle it covers (``rowValues``:
-    /// `tile` sections of that rectangle of the output).
-    private var cachedRow: (index: Int, rect: PlaneRect)?
-    /// Buffers of the prediction, allocated at the first row and reused for every row (so a long
-    /// run does not fragment the heap): the row of tiles, and one block's input, mask and sum.
-    private var rowValues: [Float] = []
-    private var blockBuffers: (block: Tensor, mask: Tensor)?
+    /// Prediction with the trained network, made at the first ``process(_:into:)`` of a run.
+    private var predictor: S2SPredictor?
     /// Memory oneDNN holds beyond our buffers while predicting (its primitives' reordered copies
     /// and scratch), per voxel of a block: measured on a 1 GiB run with 80×80×48 blocks, whose
     /// peak RSS was 542 MiB where the plan without it said 499 MiB (43 MiB, 147 bytes per voxel).
@@ -81,14 +81,6 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     /// The stage's two peaks in the last ``scratchBytes(forOutput:)``: before prediction (training,
     /// distillation) and while predicting, so that ``reduceMemory()`` shrinks the larger.
     private var lastPeaks: (ahead: Int, predicting: Int)?
-    /// The sum of a block's passes: two halves and the ensemble (a student's one pass needs none).
-    private var sumBuffer: Tensor?
-    /// The ensemble's mask of a pass and, with cell masks, its blind voxels.
-    private var ensembleBuffers: (visible: Tensor, blind: Tensor)?
-    /// Prediction progress: tiles done, when prediction started, when progress was last shown.
-    private var prediction = (tilesDone: 0, start: 0.0, lastReport: 0.0)
-    /// Seconds between progress lines while predicting.
-    static let progressInterval = 30.0
     /// The final training loss and the steps done, for the model's metadata.
     public private(set) var finalLoss: Float?
     /// The loss of every training step, for `--report`.
@@ -143,6 +135,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
 
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
         volume = input.size
+        predictor = nil
         if let (given, path) = statisticsFile {
             try given.check(describes: input.size, stage: name, path: path)
             moments = (given.mean, given.standardDeviation)
@@ -175,6 +168,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     /// When the plan does not fit the budget: tiles narrowed to `tile` along X and Y (prediction
     /// costs 1.4× more per voxel), then fewer distillation blocks (down to 16).
     public func reduceMemory() -> String? {
+        predictor = nil
         // Distillation's blocks first when they, not prediction, set the stage's peak.
         if needsDistillation, settings.distillBlocks > 16, let peaks = lastPeaks, peaks.ahead > peaks.predicting {
             settings.distillBlocks /= 2
@@ -248,6 +242,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     /// input anew: a network trained in one chain (on two halves) then predicts another volume
     /// standardised by its own statistics.
     public func resetStatistics() {
+        predictor = nil
         statistics = RunningStatistics()
         if statisticsFile == nil { moments = nil }
     }
@@ -277,6 +272,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     }
 
     public func finishPrepass(_ pass: Int) throws {
+        predictor = nil
         if statisticsFile == nil {
             try S2SStage.checkMoments(mean: statistics.mean, standardDeviation: statistics.standardDeviation)
             moments = (statistics.mean, statistics.standardDeviation)
@@ -336,79 +332,13 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     // MARK: Training
 
     private func train() throws {
-        let s = settings, p = s.patch, mask = mask
-        let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
-        sampler!.standardise(mean: mean, standardDeviation: std)
-        secondSampler?.standardise(mean: mean, standardDeviation: std)
-        let patches = sampler!.patches
-        // Two halves: each half's patch learns the other's at the same place, in both directions.
-        let others = secondSampler?.patches
-        let shape = TensorShape(batch: s.batch, depth: p, height: p, width: p, channels: 1)
-        let input = Tensor(shape), visible = Tensor(shape), weight = Tensor(shape), gradient = Tensor(shape)
-        let target = others == nil ? nil : Tensor(shape)
-        if others != nil {
-            visible.data.update(repeating: 1, count: visible.count)
-            weight.data.update(repeating: 1, count: weight.count)
-        }
-        // Masks are drawn in the volume's frame, where the noise correlation was measured, then
-        // flipped and rotated with their patch.
-        let drawnVisible = Tensor(shape), drawnWeight = Tensor(shape)
-        let item = p * p * p
-        var adam = Adam(learningRate: s.learningRate)
-        let average = s.averageDecay > 0 ? ParameterAverage(network.parameters, decay: s.averageDecay) : nil
-        let start = ProgressReporter.now(), deadline = start + s.trainMinutes * 60
-        let random = RandomStream(seed: s.seed, stream: 0x7A41)
-        var recent: [Float] = []
-        var step = 0
-        let what = mask.map { "\($0) masks\($0.hidesFixedRate ? " at \(s.maskRate)" : "")" } ?? "two halves, each towards the other"
-        Log.info("training the \(s.presetName) net (\(network.parameterCount) parameters) on \(patches.count) patches of \(p)³, batch \(s.batch), \(what), up to \(s.steps) steps or \(formatMinutes(s.trainMinutes))")
-        while step < s.steps && ProgressReporter.now() < deadline {
-            let draw = random.child(UInt64(step))
-            mask?.fill(drawnVisible, lossWeight: drawnWeight, rate: s.maskRate, stream: draw.child(1))
-            for b in 0..<s.batch {
-                let which = Int(draw.bits(UInt64(b)) % UInt64(patches.count))
-                let augmentation = PatchAugmentation(code: draw.bits(UInt64(100 + b)))
-                if let others, let target {
-                    let (from, to) = draw.bits(UInt64(200 + b)) & 1 == 0 ? (patches[which], others[which]) : (others[which], patches[which])
-                    from.withUnsafeBufferPointer { augmentation.apply($0.baseAddress!, side: p, into: input.data + b * item) }
-                    to.withUnsafeBufferPointer { augmentation.apply($0.baseAddress!, side: p, into: target.data + b * item) }
-                    continue
-                }
-                patches[which].withUnsafeBufferPointer { augmentation.apply($0.baseAddress!, side: p, into: input.data + b * item) }
-                augmentation.apply(drawnVisible.data + b * item, side: p, into: visible.data + b * item)
-                augmentation.apply(drawnWeight.data + b * item, side: p, into: weight.data + b * item)
-            }
-            let loss = network.trainStep(input, target: target, mask: visible, lossWeight: weight, gradient: gradient, optimizer: &adam, stream: draw.child(2))
-            guard loss.isFinite else {
-                throw FilterError.unsupported(source: name, what: "training diverged at step \(step + 1) (loss \(loss))", hint: "lower --lr")
-            }
-            average?.update(network.parameters)
-            recent.append(loss)
-            lossHistory.append(loss)
-            step += 1
-            if step % 25 == 0 || step == s.steps {
-                let elapsed = ProgressReporter.now() - start
-                if step == min(25, s.steps) {
-                    let perStep = elapsed / Double(step)
-                    logEstimate(secondsPerStep: perStep, stepsLeft: min(s.steps, Int(s.trainMinutes * 60 / perStep)) - step)
-                }
-                let mean = recent.reduce(0, +) / Float(recent.count)
-                Log.info("step \(step)/\(s.steps): loss \(String(format3: mean)), \(String(format3: Float(elapsed / Double(step)))) s/step")
-                finalLoss = mean
-                recent = []
-            }
-        }
-        if !recent.isEmpty { finalLoss = recent.reduce(0, +) / Float(recent.count) }
-        trainedSteps = step
-        Log.info("trained \(step) steps in \(formatMinutes((ProgressReporter.now() - start) / 60)), final loss \(String(format3: finalLoss ?? .nan))")
-        if let average {
-            average.load(into: network.parameters)
-            network.parametersChanged()
-        }
+        let trainer = S2STrainer(settings: settings, network: network, mask: mask, stageName: name)
+        // The trainer standardises the patches in place: they leave the stage (no second copy).
+        var (patches, others) = (sampler!, secondSampler)
+        (sampler, secondSampler) = (nil, nil)
+        let result = try trainer.train(patches: &patches, others: &others, moments: moments!, estimate: logEstimate)
+        (trainedSteps, finalLoss, lossHistory) = (result.steps, result.finalLoss, result.lossHistory)
         trained = true
-        network.releaseActivations()
-        // Return the freed training buffers to the system rather than keep them in malloc's heap.
-        _ = sf_malloc_trim()
     }
 
     /// The whole run's time, estimated from the first training steps: a network pass costs about
@@ -418,7 +348,7 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         let perVoxel = secondsPerStep / (3 * Double(s.batch) * p * p * p)
         let d = Double(s.predictionBlock), bxy = Double(tileXY + 2 * s.halo)
         let training = Double(max(0, stepsLeft)) * secondsPerStep
-        let ensemblePasses = Double(mask.map { if case .cells = $0 { return BlindCells.passes * max(1, s.samples / BlindCells.passes) } else { return s.samples } } ?? 1)
+        let ensemblePasses = Double(mask.map { MaskEnsemble.passes(mask: $0, samples: s.samples) } ?? 1)
         var distilling = 0.0
         if settings.distils {
             // The ensemble predicts a block per step; a student step is one block of `ds`³.
@@ -503,16 +433,16 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         }
         let shape = TensorShape(depth: n, height: n, width: n, channels: 1)
         let (block, sum) = (Tensor(shape), Tensor(shape))
+        let ensemble = MaskEnsemble(network: network, mask: mask!, settings: s)
         var (inputs, targets): ([[Float]], [[Float]]) = ([], [])
         for (index, values) in blocks.patches.prefix(count).enumerated() {
             for i in 0..<block.count { block.data[i] = (values[i] - mean) / std }
             let key = RandomStream(seed: s.seed, stream: 0xD15E).child(UInt64(index))
-            ensemble(block, origin: blocks.origins[index], key: key, into: sum)
+            ensemble.predict(block, origin: blocks.origins[index], key: key, into: sum)
             inputs.append(centre(block.data))
             targets.append(centre(sum.data))
         }
         network.releaseActivations()
-        ensembleBuffers = nil
         return Distillation(inputs: inputs, targets: targets, side: side, margin: min(Distillation.margin, (side - m) / 2))
     }
 
@@ -527,146 +457,12 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
     }
 
     private func process(_ input: Tile, second: Tile?, into output: MutableTile) throws {
-        precondition((second != nil) == settings.halves, "\(name): the pipeline gives a second input exactly when the stage takes one")
-        let t = settings.tile
-        let rect = PlaneRect(x: output.box.range(0), y: output.box.range(1))
-        let voxels = rect.voxels
-        for z in output.box.range(2) {
-            let row = z / t
-            if cachedRow?.index != row || cachedRow?.rect != rect {
-                predictRow(row, rect: rect, input: input, second: second)
-                cachedRow = (row, rect)
-            }
-            let plane = (z - row * t) * voxels
-            rowValues.withUnsafeBufferPointer { values in
-                (output.data + (z - output.box.origin.z) * voxels).update(from: values.baseAddress! + plane, count: voxels)
-            }
+        if predictor == nil {
+            let ensemble = settings.halves || student != nil ? nil : MaskEnsemble(network: network, mask: mask!, settings: settings)
+            predictor = S2SPredictor(
+                settings: settings, network: network, student: student, ensemble: ensemble, moments: moments!, tileXY: tileXY, volume: volume)
         }
-    }
-
-    /// Predicts sections `row·tile ..< (row + 1)·tile` over `rect` (the whole section, or a
-    /// brick's rectangle) from the input tile's planes (and the second half's, with two
-    /// halves): every tile of the volume's grid that meets `rect`, each seen with its halo.
-    private func predictRow(_ row: Int, rect: PlaneRect, input: Tile, second: Tile?) {
-        let s = settings, t = s.tile, w = tileXY, h = s.halo, b = s.predictionBlock, bxy = w + 2 * h
-        let width = input.box.size.x
-        let (x0, y0) = (input.box.origin.x, input.box.origin.y)
-        if rowValues.count != t * rect.voxels { rowValues = [Float](repeating: 0, count: t * rect.voxels) }
-        let shape = TensorShape(depth: b, height: bxy, width: bxy, channels: 1)
-        if blockBuffers?.block.shape != shape {
-            blockBuffers = (Tensor(shape), Tensor(shape))
-            if settings.halves || student != nil { blockBuffers!.mask.data.update(repeating: 1, count: blockBuffers!.mask.count) }
-        }
-        if student == nil, sumBuffer?.shape != shape { sumBuffer = Tensor(shape) }
-        let (block, visible) = blockBuffers!
-        let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
-        let firstPlane = row * t - h - input.box.origin.z
-        /// Tile (ty, tx) of this row with its halo, standardised, from `tile`'s planes.
-        func load(_ tile: Tile, ty: Int, tx: Int) {
-            for z in 0..<b {
-                let plane = tile.plane(firstPlane + z)
-                for y in 0..<bxy {
-                    let from = plane + (ty * w - h - y0 + y) * width + (tx * w - h - x0)
-                    let to = block.data + (z * bxy + y) * bxy
-                    for x in 0..<bxy { to[x] = (from[x] - mean) / std }
-                }
-            }
-        }
-        for ty in (rect.y.lowerBound / w)..<((rect.y.upperBound + w - 1) / w) {
-            for tx in (rect.x.lowerBound / w)..<((rect.x.upperBound + w - 1) / w) {
-                load(input, ty: ty, tx: tx)
-                let key = RandomStream(seed: s.seed, stream: 0x5A3B).child(UInt64(row) << 40 | UInt64(ty) << 20 | UInt64(tx))
-                if let second {
-                    // Two halves: the mean of both halves' predictions, expected activations.
-                    let sum = sumBuffer!
-                    sum.zero()
-                    for half in 0..<2 {
-                        if half == 1 { load(second, ty: ty, tx: tx) }
-                        let out = network.predict(block, mask: visible, stream: key, dropout: false)
-                        let (o, a) = (UnsafePointer(out.data), sum.data)
-                        for i in 0..<sum.count { a[i] += 0.5 * o[i] }
-                    }
-                    storeTile(sum, row: row, ty: ty, tx: tx, rect: rect)
-                    continue
-                }
-                if let student {
-                    storeTile(student.predict(block, mask: visible, stream: key, dropout: false), row: row, ty: ty, tx: tx, rect: rect)
-                } else {
-                    ensemble(block, origin: SIMD3(tx * w - h, ty * w - h, row * t - h), key: key, into: sumBuffer!)
-                    storeTile(sumBuffer!, row: row, ty: ty, tx: tx, rect: rect)
-                }
-            }
-        }
-    }
-
-    /// Writes the part of a standardised block prediction's core that lies in `rect` into the
-    /// row of tiles.
-    private func storeTile(_ prediction: Tensor, row: Int, ty: Int, tx: Int, rect: PlaneRect) {
-        let s = settings, t = s.tile, w = tileXY, h = s.halo, bxy = w + 2 * h
-        let (mean, std) = (Float(moments!.mean), Float(moments!.standardDeviation))
-        let ys = max(ty * w, rect.y.lowerBound)..<min((ty + 1) * w, rect.y.upperBound)
-        let xs = max(tx * w, rect.x.lowerBound)..<min((tx + 1) * w, rect.x.upperBound)
-        for z in 0..<t {
-            for y in ys {
-                let from = prediction.data + ((z + h) * bxy + y - ty * w + h) * bxy + h
-                let to = (z * rect.height + y - rect.y.lowerBound) * rect.width
-                for x in xs { rowValues[to + x - rect.x.lowerBound] = from[x - tx * w] * std + mean }
-            }
-        }
-        reportPrediction(row: row)
-    }
-
-    /// The ensemble's prediction of a standardised block whose first voxel is at `origin` in the
-    /// volume: with cell masks the mean over rounds of the 8 complementary passes, each voxel
-    /// taken from the pass in which it is blind (rounds: `samples` / 8, at least one, each with its
-    /// own grid shift; the grid is anchored to the volume); with the other masks the mean of
-    /// `samples` mask and dropout draws. Draws come from `key`.
-    private func ensemble(_ block: Tensor, origin: SIMD3<Int>, key: RandomStream, into sum: Tensor) {
-        let shape = block.shape
-        if ensembleBuffers?.visible.shape != shape { ensembleBuffers = (Tensor(shape), Tensor(shape)) }
-        let (visible, blind) = ensembleBuffers!
-        sum.zero()
-        let mask = mask!
-        guard case let .cells(cells) = mask else {
-            for sample in 0..<settings.samples {
-                mask.fill(visible, lossWeight: nil, rate: settings.maskRate, stream: key.child(UInt64(2 * sample)))
-                let out = network.predict(block, mask: visible, stream: key.child(UInt64(2 * sample + 1)))
-                for i in 0..<sum.count { sum.data[i] += out.data[i] }
-            }
-            for i in 0..<sum.count { sum.data[i] /= Float(settings.samples) }
-            return
-        }
-        let rounds = max(1, settings.samples / BlindCells.passes)
-        for round in 0..<rounds {
-            let draw = RandomStream(seed: settings.seed, stream: 0xB11D).child(UInt64(round))
-            let shift = round == 0 ? SIMD3(0, 0, 0) : SIMD3((0..<3).map { Int(draw.bits(UInt64($0)) % UInt64(2 * cells.cell[$0])) })
-            for pass in 0..<BlindCells.passes {
-                cells.fill(visible.data, blind: blind.data, shape: shape, pass: pass, origin: origin, shift: shift)
-                // Expected activations: one draw per voxel would add its dropout noise unaveraged.
-                let out = network.predict(block, mask: visible, stream: key.child(UInt64(round * BlindCells.passes + pass)), dropout: false)
-                let (o, w, a) = (UnsafePointer(out.data), UnsafePointer(blind.data), sum.data)
-                for i in 0..<sum.count { a[i] += o[i] * w[i] }
-            }
-        }
-        if rounds > 1 { for i in 0..<sum.count { sum.data[i] /= Float(rounds) } }
-    }
-}
-
-extension S2SStage {
-    /// A line on stderr every ``progressInterval`` seconds while predicting: tiles done of all,
-    /// and the time left at the rate so far (a row of tiles can take minutes on large sections,
-    /// longer than the pipeline's per-section progress can show).
-    fileprivate func reportPrediction(row: Int) {
-        let now = ProgressReporter.now()
-        if prediction.tilesDone == 0 { (prediction.start, prediction.lastReport) = (now, now) }
-        prediction.tilesDone += 1
-        let (t, w) = (settings.tile, tileXY)
-        let perRow = ((volume.x + w - 1) / w) * ((volume.y + w - 1) / w), rows = (volume.z + t - 1) / t
-        let total = perRow * rows, done = prediction.tilesDone
-        guard now - prediction.lastReport >= S2SStage.progressInterval, done < total else { return }
-        prediction.lastReport = now
-        let left = (now - prediction.start) / Double(done) * Double(total - done)
-        Log.info("predicting: \(done)/\(total) tiles (row \(row + 1)/\(rows)), \(formatMinutes(left / 60)) left")
+        predictor!.process(input, second: second, into: output)
     }
 }
 
