@@ -11,8 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
 NZ="${1:-96}"
 BRICKS="${BRICKS:-3}"
-swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
-BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+bench_binary
 BIG="$OUT/wide-4096x4096x$NZ.mrc"
 bench_volume "$BIG" 4096 4096 "$NZ"
 MODEL="$OUT/s2s-wide-model.safetensors"

@@ -14,8 +14,7 @@
 #   bash scripts/bench-n2n.sh [tomo|white|real ...]
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
-swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
-BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+bench_binary
 SHARED=../shared
 STEPS="${STEPS:-1500}"
 CASES=("${@:-tomo white real}")

@@ -11,8 +11,7 @@ source "$(dirname "$0")/lib/bench.sh"
 ROUNDS="${1:-2}"
 TORCH_SCRIPT=../shared/tools/torch_s2s3d.py
 python3 -c 'import torch' 2>/dev/null || { echo "bench-nn: PyTorch is not installed (pip install torch)" >&2; exit 1; }
-swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
-BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+bench_binary
 CASES=("lite 32" "lite 64" "full 32" "full 64")
 declare -A ours_f ours_t torch_f torch_t
 keep_min() { local -n table=$1; if [ -z "${table[$2]:-}" ] || awk "BEGIN{exit !($3 < ${table[$2]})}"; then table[$2]=$3; fi; }

@@ -10,8 +10,7 @@
 # shown (its plan, or the refusal with the amount it needs), printed before any voxel is read.
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
-swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
-BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+bench_binary
 ROWS="${ROWS:-2}"
 VOL="$OUT/s2s-memory-768x768x1820.mrc"
 [ -f "$VOL" ] || "$BIN" synth --quiet --size 768x768x1820 --noise white --snr 1 "$VOL"

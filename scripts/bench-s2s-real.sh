@@ -21,8 +21,7 @@
 # S2S_ARGS adds options to every s2s run (for experiments; the table is meant for the defaults).
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
-swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
-BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+bench_binary
 SHARED=../shared
 CASES=("${@:-real real-xy real-odd real-b real-c real-d real-bin2 real-full tune_tomo tune_tomo-xy tune_white}")
 read -r -a CASES <<< "${CASES[*]}"

@@ -8,8 +8,7 @@
 #   bash scripts/bench-s2s.sh [tune_tomo|tune_white ...]
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
-swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
-BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+bench_binary
 DATA=../shared/data
 STEPS="${STEPS:-900}"
 PHANTOMS=("${@:-tune_tomo}")

@@ -16,8 +16,7 @@
 #   bash scripts/bench-split-tilts.sh [real|real-xy|thirds ...]
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
-swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
-BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+bench_binary
 SHARED=../shared
 STEPS=${STEPS:-1500}
 CASES=("${@:-real real-xy thirds}")

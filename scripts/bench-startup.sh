@@ -4,8 +4,7 @@
 # times (default 20) in the same script; the mean wall time per run and the ratio s2s / gaussian.
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
-swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
-BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+bench_binary
 REPEATS="${REPEATS:-20}"
 VOL="$OUT/startup.mrc"
 [ -f "$VOL" ] || "$BIN" synth --quiet --size 64x64x32 "$VOL"

@@ -1,4 +1,5 @@
 # Shared helpers of the benchmark scripts (sourced, not run).
+#   bench_binary             builds the release binary into $BIN
 #   bench_setup GIB          builds the release binary into $BIN, makes $BIG (GIB GiB float32,
 #                            1024×1024×NZ, written by mrcfile into bench-out/) and warms the cache
 #   bench_volume PATH NX NY NZ   writes a float32 noise volume with mrcfile unless PATH exists
@@ -29,10 +30,15 @@ with mrcfile.new_mmap(path, shape=(nz, ny, nx), mrc_mode=2, overwrite=True) as m
 PY
 }
 
-bench_setup() {
-  local gib="$1"
+# Builds the release binary; sets BIN to its path.
+bench_binary() {
   swift build -c release --product stdio-filter 2>&1 | tail -n 1 >&2
   BIN="$(swift build -c release --show-bin-path)/stdio-filter"
+}
+
+bench_setup() {
+  local gib="$1"
+  bench_binary
   BIG="$OUT/big-${gib}g.mrc"
   bench_volume "$BIG" 1024 1024 "$(awk -v g="$gib" 'BEGIN { print int(g * 256) }')"
   SIZE=$(stat -c %s "$BIG")
