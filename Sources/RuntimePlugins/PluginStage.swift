@@ -96,7 +96,7 @@ final class PluginStage: HaloStage {
         return voxels * 4 + Int((stage.pointee.working_bytes_per_voxel * Double(voxels)).rounded(.up))
     }
 
-    func process(_ input: Tile, into output: MutableTile) throws {
+    func process(_ input: InputRegion, into output: OutputRegion) throws {
         let box = input.box, planeVoxels = input.planeVoxels
         let contiguous = UnsafeMutablePointer<Float>.allocate(capacity: box.size.voxelCount)
         defer { contiguous.deallocate() }

@@ -6,7 +6,7 @@ import Testing
 /// the end of a volume its input box reaches further past the face than it starts before it, so
 /// reflect padding stands for sections before the box. Each output voxel is the sum of its
 /// column over the row's whole padded box, so every plane of it counts.
-final class GridColumnSumStage: TileStage {
+final class GridColumnSumStage: StreamingStage {
     let name = "grid-sum"
     static let (tile, halo) = (16, 4)
     var boundary: BoundaryMode { .reflect }
@@ -20,7 +20,7 @@ final class GridColumnSumStage: TileStage {
 
     func maximumInputSections(forOutputSections count: Int) -> Int? { ((count + Self.tile - 2) / Self.tile + 1) * Self.tile + 2 * Self.halo }
 
-    func process(_ input: Tile, into output: MutableTile) throws {
+    func process(_ input: InputRegion, into output: OutputRegion) throws {
         let n = input.planeVoxels, t = Self.tile, h = Self.halo
         for k in 0..<output.box.size.z {
             let z = output.box.origin.z + k, row = z / t

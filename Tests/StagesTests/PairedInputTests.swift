@@ -35,11 +35,11 @@ final class PairedBoxSum: PairedInputStage {
 
     func finishPrepass(_ pass: Int) throws { offset = Float((sums.a - 0.5 * sums.b) / Double(sums.count)) }
 
-    func process(_ input: Tile, into output: MutableTile) throws {
+    func process(_ input: InputRegion, into output: OutputRegion) throws {
         Issue.record("the one-input process was called on a paired stage")
     }
 
-    func process(_ input: Tile, second: Tile, into output: MutableTile) throws {
+    func process(_ input: InputRegion, second: InputRegion, into output: OutputRegion) throws {
         let (ox, oy, oz) = (output.box.size.x, output.box.size.y, output.box.size.z)
         let width = input.box.size.x
         for z in 0..<oz {

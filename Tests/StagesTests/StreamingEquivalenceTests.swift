@@ -155,7 +155,7 @@ struct StageKindTests {
         #expect {
             _ = try Pipeline(reader: reader, stages: [GaussianStage(sigma: SIMD3(1, 1, 1)), BareStage()], options: PipelineOptions())
         } throws: { error in
-            "\(error)".contains("bare") && "\(error)".contains("neither TileStage nor WholeVolumeStage")
+            "\(error)".contains("bare") && "\(error)".contains("neither StreamingStage nor WholeVolumeStage")
         }
         let kinds = try StageKind.of([GaussianStage(sigma: SIMD3(1, 1, 1))])
         #expect(kinds.count == 1 && kinds[0].streaming != nil && !kinds[0].isWholeVolume && kinds[0].prepassCount == 0)

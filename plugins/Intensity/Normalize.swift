@@ -113,7 +113,7 @@ public final class NormalizeStage: PrepassStage, StatisticsConsumer {
         shift = a
         divisor = b - a
     }
-    public func process(_ input: Tile, into output: MutableTile) throws {
+    public func process(_ input: InputRegion, into output: OutputRegion) throws {
         let n = input.planeVoxels
         let (lo, hi, shift, divisor) = (clampRange.lowerBound, clampRange.upperBound, shift, divisor)
         for t in 0..<output.box.size.z {

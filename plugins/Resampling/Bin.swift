@@ -25,7 +25,7 @@ public enum BinFactory: StageFactory {
 }
 
 /// Block averaging by integer factors.
-public final class BinStage: TileStage {
+public final class BinStage: StreamingStage {
     public let name = "bin"
     /// Any X-Y part of the output comes from its input box alone: runs on bricks.
     public var supportsBricks: Bool { true }
@@ -66,7 +66,7 @@ public final class BinStage: TileStage {
         Box(origin: output.origin &* factor, size: Size3(x: output.size.x * factor.x, y: output.size.y * factor.y, z: output.size.z * factor.z))
     }
 
-    public func process(_ input: Tile, into output: MutableTile) throws {
+    public func process(_ input: InputRegion, into output: OutputRegion) throws {
         let width = input.box.size.x
         let nx = output.box.size.x, ny = output.box.size.y, nt = output.box.size.z
         let (fx, fy, fz) = (factor.x, factor.y, factor.z)

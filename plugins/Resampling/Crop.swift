@@ -22,7 +22,7 @@ public enum CropFactory: StageFactory {
 }
 
 /// Keeps `x × y × z` of the input (nil ranges keep the whole axis).
-public final class CropStage: TileStage {
+public final class CropStage: StreamingStage {
     public let name = "crop"
     /// Any X-Y part of the output comes from its input box alone: runs on bricks.
     public var supportsBricks: Bool { true }
@@ -59,7 +59,7 @@ public final class CropStage: TileStage {
         Box(origin: output.origin &+ start, size: output.size)
     }
 
-    public func process(_ input: Tile, into output: MutableTile) throws {
+    public func process(_ input: InputRegion, into output: OutputRegion) throws {
         let count = output.box.size.x * output.box.size.y
         for t in 0..<output.box.size.z {
             (output.data + t * count).update(from: input.plane(t), count: count)

@@ -66,7 +66,7 @@ public final class GaussianStage: HaloStage {
         return (padded.size.voxelCount + output.size.z * output.size.y * padded.size.x) * 4
     }
 
-    public func process(_ input: Tile, into output: MutableTile) throws {
+    public func process(_ input: InputRegion, into output: OutputRegion) throws {
         let width = input.box.size.x, height = input.box.size.y
         let nx = output.box.size.x, ny = output.box.size.y, nt = output.box.size.z
         let plane = width * height

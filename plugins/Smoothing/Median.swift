@@ -38,7 +38,7 @@ public final class MedianStage: HaloStage {
         return info
     }
 
-    public func process(_ input: Tile, into output: MutableTile) throws {
+    public func process(_ input: InputRegion, into output: OutputRegion) throws {
         let width = input.box.size.x
         let nx = output.box.size.x, ny = output.box.size.y, nt = output.box.size.z
         let s = size, count = s * s * s, middle = count / 2

@@ -6,7 +6,7 @@
 /// goes to the whole-volume stages (an exact FFT filter), which choose how to run in it.
 ///
 /// When not even one whole section fits and every stage can work on part of a section
-/// (``TileStage/supportsBricks``), the plan is made of **bricks** instead: X-Y rectangles of
+/// (``StreamingStage/supportsBricks``), the plan is made of **bricks** instead: X-Y rectangles of
 /// the output, each streamed through the chain over every section (its nodes hold that
 /// rectangle grown by the halos, not whole sections), the largest square brick that fits.
 public struct MemoryPlan: Sendable, CustomStringConvertible {
@@ -56,7 +56,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     ///   - slabSections: a fixed slab thickness, or nil to choose the thickest that fits.
     ///   - readAhead: sections the reader thread reads ahead per chunk, or nil for no reader thread.
     ///
-    /// When nothing fits, stages that can work in less memory (``TileStage/reduceMemory()``) are
+    /// When nothing fits, stages that can work in less memory (``StreamingStage/reduceMemory()``) are
     /// asked to, one change at a time, before the chain is refused.
     ///   - brick: a fixed brick size (`--brick`), or nil to use bricks only when whole sections do not fit.
     static func make(
@@ -159,7 +159,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     }
 
     /// The brick plan: the first of `sizes` (largest first) that fits, with the thickest slab.
-    private static func makeBricks(tiles: [any TileStage], infos: [VolumeInfo], budget: Int, slabSections: Int?, sizes: [SIMD2<Int>], reason: String) throws -> MemoryPlan {
+    private static func makeBricks(tiles: [any StreamingStage], infos: [VolumeInfo], budget: Int, slabSections: Int?, sizes: [SIMD2<Int>], reason: String) throws -> MemoryPlan {
         precondition(!sizes.isEmpty, "brick sizes to try")
         let out = infos.last!.size
         var smallest: MemoryPlan?
@@ -178,7 +178,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     }
 
     /// Each node's rectangle for the output brick `rect`: `[reader, stage 1, …, stage n]`.
-    static func brickRects(tiles: [any TileStage], infos: [VolumeInfo], requests: [Int], output rect: PlaneRect) -> [PlaneRect] {
+    static func brickRects(tiles: [any StreamingStage], infos: [VolumeInfo], requests: [Int], output rect: PlaneRect) -> [PlaneRect] {
         var rects = [PlaneRect](repeating: rect, count: tiles.count + 1)
         for i in stride(from: tiles.count - 1, through: 0, by: -1) {
             let stage = tiles[i]
@@ -212,7 +212,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
 
     /// The memory of a brick plan: the largest over the bricks of each node's window, ring and
     /// scratch at its rectangle, the prepass's one whole section, and the writer's row chunk.
-    static func brickLayout(tiles: [any TileStage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, reason: String) -> MemoryPlan {
+    static func brickLayout(tiles: [any StreamingStage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, reason: String) -> MemoryPlan {
         let requests = upstreamRequests(kinds: tiles.map(StageKind.streaming), infos: infos, slab: slab)
         var worst = [Int](repeating: 0, count: tiles.count + 1)
         for rect in representativeBricks(of: infos.last!.size, size: brick) {
@@ -274,7 +274,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     }
 
     /// The sections each source is asked for at a time (index 0: the reader; `kinds.count`: the
-    /// last stage, asked by the writer for `slab`): a tile stage asks upstream for what its
+    /// last stage, asked by the writer for `slab`): a streaming stage asks upstream for what its
     /// halo and scale need for what it is asked, a whole-volume stage for as much.
     static func upstreamRequests(kinds: [StageKind], infos: [VolumeInfo], slab: Int) -> [Int] {
         var requests = [Int](repeating: 0, count: kinds.count + 1)

@@ -3,9 +3,9 @@
 /// parameters against it, before any voxel is read. How the stage then sees voxels depends on
 /// which refinement it adopts:
 ///
-/// - ``TileStage``: streams. It names the input region each output tile needs (its halo) and
+/// - ``StreamingStage``: streams. It names the input region each output tile needs (its halo) and
 ///   computes tiles one slab at a time; the framework pads at the faces and shares planes.
-/// - ``PrepassStage``: a tile stage that first reads its whole input for global statistics.
+/// - ``PrepassStage``: a streaming stage that first reads its whole input for global statistics.
 /// - ``WholeVolumeStage``: needs every input section before it can produce any output (an
 ///   exact FFT filter); it chooses, within the memory it is granted, whether to hold the volume
 ///   in memory or to work out of core.
@@ -34,7 +34,7 @@ extension Stage {
 ///   grown by the halo for a neighbourhood filter; scaled for binning; shifted for cropping).
 ///   The box may reach past the volume: the framework pads with ``boundary``.
 /// - **Data**: ``process(_:into:)`` computes one output tile from its padded input tile.
-public protocol TileStage: Stage {
+public protocol StreamingStage: Stage {
     /// How padding is made up past the volume's faces.
     var boundary: BoundaryMode { get }
 
@@ -50,7 +50,7 @@ public protocol TileStage: Stage {
     func maximumInputSections(forOutputSections count: Int) -> Int?
 
     /// Computes `output.box` of the output from `input` (exactly ``inputBox(forOutput:)``, padded).
-    func process(_ input: Tile, into output: MutableTile) throws
+    func process(_ input: InputRegion, into output: OutputRegion) throws
 
     /// Whether ``process(_:into:)`` computes any X-Y part of the output from its input box
     /// (``inputBox(forOutput:)`` of that part), so that the planner may run the chain on bricks
@@ -69,7 +69,7 @@ public protocol TileStage: Stage {
     func reduceMemory() -> String?
 }
 
-extension TileStage {
+extension StreamingStage {
     public var boundary: BoundaryMode { .nearest }
     public var supportsBricks: Bool { false }
     public var brickAlignment: Int { 1 }
@@ -78,10 +78,10 @@ extension TileStage {
     public func maximumInputSections(forOutputSections count: Int) -> Int? { nil }
 }
 
-/// A tile stage that reads its whole input once (or more) before processing, for global statistics.
+/// A streaming stage that reads its whole input once (or more) before processing, for global statistics.
 ///
 /// The framework re-reads a file input, or spools a pipe to `$TMPDIR`, to make the passes.
-public protocol PrepassStage: TileStage {
+public protocol PrepassStage: StreamingStage {
     /// How many full passes over the input the stage needs before processing (0 when it was
     /// given what it would measure, as with `--stats FILE`).
     var prepassCount: Int { get }
@@ -105,16 +105,16 @@ public protocol PairedInputStage: PrepassStage {
     /// The prepass over both inputs: the same sections of each.
     func prepass(_ pass: Int, sections: UnsafePointer<Float>, second: UnsafePointer<Float>, count: Int, info: VolumeInfo) throws
     /// Computes `output.box` from both inputs' padded tiles (the same box of each).
-    func process(_ input: Tile, second: Tile, into output: MutableTile) throws
+    func process(_ input: InputRegion, second: InputRegion, into output: OutputRegion) throws
 }
 
 /// The input voxels of a region, as one XY plane per section.
 ///
 /// Plane `k` holds section `box.origin.z + k`: `box.size.x × box.size.y` voxels, X fastest,
 /// already padded past the volume's faces. Planes are not contiguous with each other (the
-/// framework shares them between neighbouring tiles instead of copying), and a plane standing
+/// framework shares them between neighbouring regions instead of copying), and a plane standing
 /// for a section outside the volume may be the same memory as its mirror image inside.
-public struct Tile {
+public struct InputRegion {
     public let box: Box
     @usableFromInline let planes: UnsafePointer<UnsafePointer<Float>>
 
@@ -137,7 +137,7 @@ public struct Tile {
 }
 
 /// Room for the voxels of an output region, X fastest, contiguous.
-public struct MutableTile {
+public struct OutputRegion {
     public let box: Box
     public let data: UnsafeMutablePointer<Float>
 
@@ -156,14 +156,14 @@ public struct MutableTile {
     /// Copies the input's planes unchanged (stages that only measure, such as `stats` and
     /// `noise`, whose input box is their output box).
     @inlinable
-    public func copyPlanes(of input: Tile) {
+    public func copyPlanes(of input: InputRegion) {
         assert(input.box.size == box.size, "copying planes of \(input.box.size) into \(box.size)")
         for t in 0..<box.size.z { (data + t * input.planeVoxels).update(from: input.plane(t), count: input.planeVoxels) }
     }
 }
 
 /// A stage that keeps the shape and needs `halo` voxels on each side (a neighbourhood filter).
-public protocol HaloStage: TileStage {
+public protocol HaloStage: StreamingStage {
     var halo: SIMD3<Int> { get }
 }
 

@@ -1,23 +1,23 @@
 /// How the pipeline runs a stage: the closed set of kinds it switches over.
 ///
-/// A stage adopts ``TileStage`` (or a refinement of it) or ``WholeVolumeStage``; this is the one
+/// A stage adopts ``StreamingStage`` (or a refinement of it) or ``WholeVolumeStage``; this is the one
 /// place that asks which. A stage adopting neither is refused when the ``Pipeline`` is made,
 /// naming the stage, instead of trapping later.
 public enum StageKind {
     /// Streams slabs or bricks of its output from padded input regions.
-    case streaming(any TileStage)
+    case streaming(any StreamingStage)
     /// Absorbs every input section, then emits its output in order.
     case wholeVolume(any WholeVolumeStage)
 
     /// The kind of `stage`; throws naming the stage when it adopts neither protocol.
     public init(_ stage: any Stage) throws {
-        if let tile = stage as? TileStage {
+        if let tile = stage as? StreamingStage {
             self = .streaming(tile)
         } else if let whole = stage as? WholeVolumeStage {
             self = .wholeVolume(whole)
         } else {
             throw FilterError.stage(
-                name: stage.name, region: "setup", cause: .other(message: "the stage adopts neither TileStage nor WholeVolumeStage, so no pipeline can run it"))
+                name: stage.name, region: "setup", cause: .other(message: "the stage adopts neither StreamingStage nor WholeVolumeStage, so no pipeline can run it"))
         }
     }
 
@@ -33,7 +33,7 @@ public enum StageKind {
     }
 
     /// The streaming stage, or nil for a whole-volume one.
-    public var streaming: (any TileStage)? {
+    public var streaming: (any StreamingStage)? {
         if case .streaming(let stage) = self { return stage }
         return nil
     }

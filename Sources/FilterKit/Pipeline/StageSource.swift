@@ -1,11 +1,11 @@
-/// A pipeline node: computes the sections of one tile stage's output from its upstream's sections.
+/// A pipeline node: computes the sections of one streaming stage's output from its upstream's sections.
 ///
 /// The node keeps a ring of *padded input planes* per input (``PaddedPlaneRing``): each input
 /// section is fetched from upstream once, padded once and shared by every tile whose halo
 /// reaches it. A ``PairedInputStage`` reads its second input through a second ring of the same
 /// geometry, in lockstep with the first.
 final class StageSource: SectionSource {
-    let stage: any TileStage
+    let stage: any StreamingStage
     let info: VolumeInfo
     /// The part of every output section computed (whole sections in slab mode, a brick's
     /// rectangle in brick mode).
@@ -24,7 +24,7 @@ final class StageSource: SectionSource {
     ///   - chunk: output sections per `process` call.
     ///   - rect: the part of every output section computed, or nil for whole sections. Upstream
     ///     must hold what its input boxes read (``PlaneRect/source(of:mode:in:)`` of ``shape``'s box).
-    init(stage: any TileStage, upstream: SectionSource, second: SectionSource? = nil, info: VolumeInfo, rect: PlaneRect? = nil, capacity: Int, chunk: Int) throws {
+    init(stage: any StreamingStage, upstream: SectionSource, second: SectionSource? = nil, info: VolumeInfo, rect: PlaneRect? = nil, capacity: Int, chunk: Int) throws {
         precondition((second != nil) == ((stage as? PairedInputStage)?.takesSecondInput ?? false), "\(stage.name): a second input exactly when the stage takes one")
         self.stage = stage
         self.info = info
@@ -46,7 +46,7 @@ final class StageSource: SectionSource {
     /// The input box of one chunk, the input sections a chunk spans (the ring's size), and the
     /// input sections a steady-state chunk adds (what upstream is asked for at a time).
     /// `rect` is the part of every output section computed (nil: whole sections).
-    static func shape(stage: any TileStage, output: Size3, input: Size3, chunk: Int, rect: PlaneRect? = nil) -> (box: Box, ringSections: Int, upstreamRequest: Int) {
+    static func shape(stage: any StreamingStage, output: Size3, input: Size3, chunk: Int, rect: PlaneRect? = nil) -> (box: Box, ringSections: Int, upstreamRequest: Int) {
         let rect = rect ?? .whole(output)
         var first = stage.inputBox(forOutput: rect.box(sections: 0..<chunk))
         let second = stage.inputBox(forOutput: rect.box(sections: chunk..<(2 * chunk)))
@@ -57,7 +57,7 @@ final class StageSource: SectionSource {
     }
 
     /// Memory one node needs: its output window, its ring of padded planes, and the stage's scratch.
-    static func bytes(stage: any TileStage, info: VolumeInfo, input: Size3, rect: PlaneRect? = nil, capacity: Int, chunk: Int) -> Int {
+    static func bytes(stage: any StreamingStage, info: VolumeInfo, input: Size3, rect: PlaneRect? = nil, capacity: Int, chunk: Int) -> Int {
         let rect = rect ?? .whole(info.size)
         let (box, ring, _) = shape(stage: stage, output: info.size, input: input, chunk: chunk, rect: rect)
         let inputs = (stage as? PairedInputStage)?.takesSecondInput == true ? 2 : 1
@@ -88,9 +88,9 @@ final class StageSource: SectionSource {
             for (r, ring) in rings.enumerated() {
                 try ring.planes(inBox.range(2), into: planePointers + r * planePointerCapacity)
             }
-            let tile = Tile(box: inBox, planes: planePointers), out = MutableTile(box: outBox, data: output)
+            let tile = InputRegion(box: inBox, planes: planePointers), out = OutputRegion(box: outBox, data: output)
             if rings.count == 2, let paired = stage as? PairedInputStage {
-                try paired.process(tile, second: Tile(box: inBox, planes: planePointers + planePointerCapacity), into: out)
+                try paired.process(tile, second: InputRegion(box: inBox, planes: planePointers + planePointerCapacity), into: out)
             } else {
                 try stage.process(tile, into: out)
             }

@@ -41,7 +41,7 @@ public final class StatisticsProbe: PrepassStage {
         VolumeStatistics(size: size, source: source, chain: chain, statistics: passes.statistics, percentiles: percentiles)
     }
 
-    public func process(_ input: Tile, into output: MutableTile) throws {
+    public func process(_ input: InputRegion, into output: OutputRegion) throws {
         output.copyPlanes(of: input)
     }
 }

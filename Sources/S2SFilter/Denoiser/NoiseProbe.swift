@@ -45,7 +45,7 @@ public final class NoiseProbe: PrepassStage {
         self.sampler = nil
     }
 
-    public func process(_ input: Tile, into output: MutableTile) throws {
+    public func process(_ input: InputRegion, into output: OutputRegion) throws {
         output.copyPlanes(of: input)
     }
 }

@@ -42,7 +42,7 @@ final class S2SPredictor {
 
     /// Computes `output.box` from the padded input (and the second half's) by predicting the
     /// rows of tiles it meets.
-    func process(_ input: Tile, second: Tile?, into output: MutableTile) {
+    func process(_ input: InputRegion, second: InputRegion?, into output: OutputRegion) {
         precondition((second != nil) == settings.halves, "the pipeline gives a second input exactly when the stage takes one")
         let t = settings.tile
         let rect = PlaneRect(x: output.box.range(0), y: output.box.range(1))
@@ -63,7 +63,7 @@ final class S2SPredictor {
     /// Predicts sections `row·tile ..< (row + 1)·tile` over `rect` (the whole section, or a
     /// brick's rectangle) from the input tile's planes (and the second half's, with two
     /// halves): every tile of the volume's grid that meets `rect`, each seen with its halo.
-    private func predictRow(_ row: Int, rect: PlaneRect, input: Tile, second: Tile?) {
+    private func predictRow(_ row: Int, rect: PlaneRect, input: InputRegion, second: InputRegion?) {
         let s = settings, t = s.tile, w = tileXY, h = s.halo, b = s.predictionBlock, bxy = w + 2 * h
         let width = input.box.size.x
         let (x0, y0) = (input.box.origin.x, input.box.origin.y)
@@ -78,7 +78,7 @@ final class S2SPredictor {
         let (mean, std) = moments
         let firstPlane = row * t - h - input.box.origin.z
         /// Tile (ty, tx) of this row with its halo, standardised, from `tile`'s planes.
-        func load(_ tile: Tile, ty: Int, tx: Int) {
+        func load(_ tile: InputRegion, ty: Int, tx: Int) {
             for z in 0..<b {
                 let plane = tile.plane(firstPlane + z)
                 for y in 0..<bxy {

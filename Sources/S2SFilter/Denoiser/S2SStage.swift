@@ -448,15 +448,15 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
 
     // MARK: Prediction
 
-    public func process(_ input: Tile, into output: MutableTile) throws {
+    public func process(_ input: InputRegion, into output: OutputRegion) throws {
         try process(input, second: nil, into: output)
     }
 
-    public func process(_ input: Tile, second: Tile, into output: MutableTile) throws {
+    public func process(_ input: InputRegion, second: InputRegion, into output: OutputRegion) throws {
         try process(input, second: Optional(second), into: output)
     }
 
-    private func process(_ input: Tile, second: Tile?, into output: MutableTile) throws {
+    private func process(_ input: InputRegion, second: InputRegion?, into output: OutputRegion) throws {
         if predictor == nil {
             let ensemble = settings.halves || student != nil ? nil : MaskEnsemble(network: network, mask: mask!, settings: settings)
             predictor = S2SPredictor(
