@@ -141,10 +141,16 @@ struct BrickEquivalenceTests {
         let fits = try MemoryPlan.make(stages: [gaussian], infos: [info, info], budget: 256 << 20, slabSections: nil, readAhead: nil, writerThread: true)
         #expect(fits.brick == nil)
         let bricked = try MemoryPlan.make(stages: [gaussian], infos: [info, info], budget: 48 << 20, slabSections: nil, readAhead: nil, writerThread: true)
+        // A band of whole rows: each of its sections is one run of the files.
         let brick = try #require(bricked.brick)
-        #expect(brick.x < wide.x && brick.x == brick.y)
+        #expect(brick.x == wide.x && brick.y < wide.y && brick.y >= 16, "\(bricked)")
         #expect(bricked.bytes + MemoryPlan.runtimeOverhead <= 48 << 20)
         #expect(bricked.description.contains("whole sections need"))
+        // Sections too wide for even a band of 16 rows: squares (clipped to the section's 64 rows).
+        let veryWide = VolumeInfo(size: Size3(x: 1 << 16, y: 64, z: 20), elementType: .float32, voxelSize: SIMD3(repeating: 1))
+        let squares = try MemoryPlan.make(stages: [gaussian], infos: [veryWide, veryWide], budget: 48 << 20, slabSections: nil, readAhead: nil, writerThread: true)
+        let square = try #require(squares.brick)
+        #expect(square.x < 1 << 16 && square.x >= 64 && square.y == 64, "\(squares)")
         #expect(throws: FilterError.self) {
             try MemoryPlan.make(stages: [gaussian], infos: [info, info], budget: 8 << 20, slabSections: nil, readAhead: nil, writerThread: true)
         }
@@ -153,7 +159,7 @@ struct BrickEquivalenceTests {
         let s2sInfo = try s2s.outputInfo(for: info)
         let s2sPlan = try MemoryPlan.make(stages: [s2s], infos: [info, s2sInfo], budget: 256 << 20, slabSections: nil, readAhead: nil, writerThread: true)
         let s2sBrick = try #require(s2sPlan.brick, "\(s2sPlan)")
-        #expect(s2sBrick.x % s2s.tileSideXY == 0 && s2s.tileSideXY == 64, "bricks of whole 64² tiles: \(s2sPlan)")
+        #expect(s2sBrick.x % s2s.tileSideXY == 0 && s2sBrick.y % s2s.tileSideXY == 0 && s2s.tileSideXY == 64, "bricks of whole 64² tiles: \(s2sPlan)")
         var halves = S2SSettings()
         halves.halves = true
         let n2n = try S2SStage(settings: halves)

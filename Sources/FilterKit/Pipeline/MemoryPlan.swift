@@ -8,7 +8,8 @@
 /// When not even one whole section fits and every stage can work on part of a section
 /// (``StreamingStage/supportsBricks``), the plan is made of **bricks** instead: X-Y rectangles of
 /// the output, each streamed through the chain over every section (its nodes hold that
-/// rectangle grown by the halos, not whole sections), the largest square brick that fits.
+/// rectangle grown by the halos, not whole sections): the thickest band of whole rows that
+/// fits, or for sections too wide for that the largest square.
 public struct MemoryPlan: Sendable, CustomStringConvertible {
     /// Output sections per step (the writer's slab; in brick mode, per step of one brick).
     public let slabSections: Int
@@ -115,12 +116,14 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
             guard brickRefusal(kinds: kinds, secondInput: secondInput) == nil else {
                 throw FilterError.memoryBudget(what: what, needed: needed, budget: budget)
             }
-            // Square bricks, in multiples of what the stages work in (s2s's tiles).
+            // Bands of whole rows first: each of their sections is one run of the input and the
+            // output files (one read, one write, no partly written pages), and they overlap their
+            // neighbours only in Y. Then squares, for sections too wide for even a thin band.
+            // Sides in multiples of what the stages work in (s2s's tiles).
             let alignment = tiles.map(\.brickAlignment).max() ?? 1
+            let sides = [4096, 2048, 1024, 512, 256, 128, 64, 32, 16].map { ($0 + alignment - 1) / alignment * alignment }
             var sizes: [SIMD2<Int>] = []
-            for side in [4096, 2048, 1024, 512, 256, 128, 64, 32, 16] {
-                let aligned = (side + alignment - 1) / alignment * alignment
-                let size = SIMD2(min(aligned, out.x), min(aligned, out.y))
+            for size in sides.map({ SIMD2(out.x, min($0, out.y)) }) + sides.map({ SIMD2(min($0, out.x), min($0, out.y)) }) {
                 if size != SIMD2(out.x, out.y), !sizes.contains(size) { sizes.append(size) }
             }
             guard !sizes.isEmpty else { throw FilterError.memoryBudget(what: what, needed: needed, budget: budget) }
