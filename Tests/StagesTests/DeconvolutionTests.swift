@@ -127,7 +127,7 @@ struct DeconvolutionTests {
         var stats = RunningStatistics()
         stats.add(whole, count: whole.count)
         for randomAccess in [true, false] {
-            let streamed = try Self.deconvolve(values, size, settings: settings, mode: .outofcore, randomAccess: randomAccess, memory: memory + (32 << 20), slab: slab)
+            let streamed = try Self.deconvolve(values, size, settings: settings, mode: .outofcore, randomAccess: randomAccess, memory: memory + MemoryPlan.runtimeOverhead + (8 << 20), slab: slab)
             let worst = zip(whole, streamed).map { abs(Double($0) - Double($1)) }.max()!
             #expect(worst <= 1e-5 * stats.standardDeviation, "\(size): max |Δ| \(worst), std \(stats.standardDeviation)")
         }

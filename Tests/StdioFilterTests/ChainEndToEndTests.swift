@@ -127,12 +127,12 @@ struct ChainEndToEndTests {
         }
     }
 
-    @Test("no fixed floor on --memory: a small volume converts in 26M, too little gets the amount the plan needs, 0 is a usage error")
+    @Test("no fixed floor on --memory: a small volume converts in 34M, too little gets the amount the plan needs, 0 is a usage error")
     func smallBudgets() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = try makeVolume(Size3(x: 16, y: 16, z: 8), in: dir)
-        let fits = try shell("$B convert --memory 26M \(q(input)) out.mrc", in: dir)
+        let fits = try shell("$B convert --memory 34M \(q(input)) out.mrc", in: dir)
         #expect(try fits.status == 0 && files(in: dir).contains("out.mrc"), "\(fits.stderr)")
         let tight = try shell("$B convert --memory 2M \(q(input)) tight.mrc", in: dir)
         #expect(tight.status == 1 && tight.errorLines.count == 1 && tight.stderr.contains("but the memory budget is 2 MiB (raise --memory)"), "\(tight.stderr)")
