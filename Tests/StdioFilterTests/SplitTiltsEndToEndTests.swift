@@ -139,7 +139,7 @@ struct SplitTiltsEndToEndTests {
             \(Self.makeVolumes) &&
             $B split-tilts --tilts auto wbp-t.mrc a-t.mrc b-t.mrc 2> log.txt &&
             $B s2s --split-refine filter < wbp.mrc > piped.mrc 2> piped.txt &&
-            $B s2s --split-refine filter --memory 34M < wbp.mrc > piped-ooc.mrc 2> piped-ooc.txt &&
+            $B s2s --split-refine filter --memory 42M < wbp.mrc > piped-ooc.mrc 2> piped-ooc.txt &&
             $B s2s --split-refine filter --quiet --tilts auto wbp.mrc file.mrc &&
             $B s2s --split-refine filter --tilts detect \(quick) wbp.mrc detect.mrc 2> detect.txt &&
             $B synth --quiet --size 48x48x32 phantom.mrc &&
@@ -184,7 +184,7 @@ struct SplitTiltsEndToEndTests {
             printf '%s\\n' -60 -52.5 -45 -37.5 -30 -22.5 -15 -7.5 0 7.5 15 22.5 30 37.5 45 52.5 60 > signal.tlt &&
             $B run --quiet --chain s2s:tilts=signal.tlt:split-refine=filter signal.mrc chain.mrc &&
             $B s2s --split-refine filter --quiet --tilts \(Self.angles) wbp.mrc noise.mrc &&
-            $B s2s --split-refine filter --memory 35M --tilts -60:60:7.5 signal.mrc ooc.mrc 2> ooc.txt
+            $B s2s --split-refine filter --memory 43M --tilts -60:60:7.5 signal.mrc ooc.mrc 2> ooc.txt
             """, in: dir)
         try #require(run.status == 0, "\(run.stderr)")
         let log = try String(contentsOf: dir.appendingPathComponent("log.txt"), encoding: .utf8)
@@ -227,7 +227,7 @@ struct SplitTiltsEndToEndTests {
         let refined = try shell("""
             $B s2s --tilts -60:60:7.5 --split-steps 40 signal.mrc refined.mrc 2> refined.txt &&
             $B s2s --tilts -60:60:7.5 --split-steps 40 --split-depth 48 signal.mrc refined-windows.mrc 2> refined-windows.txt &&
-            $B s2s --tilts -60:60:7.5 --memory 35M signal.mrc refined-ooc.mrc 2> refined-ooc.txt
+            $B s2s --tilts -60:60:7.5 --memory 43M signal.mrc refined-ooc.mrc 2> refined-ooc.txt
             """, in: dir)
         #expect(refined.status == 0, "\(refined.stderr)")
         let said = { (name: String) in (try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)) ?? "" }
