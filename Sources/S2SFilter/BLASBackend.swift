@@ -54,6 +54,19 @@ public enum BLASBackend {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Stops OpenBLAS's thread pool, which it starts when it loads and whose idle workers spin
+    /// a core each for about 0.1 s before they sleep. This program never uses that pool (the
+    /// network calls OpenBLAS single-threaded from its own threads), so commands that start
+    /// without `OPENBLAS_NUM_THREADS=1` call this first. Uses OpenBLAS's own fork handler
+    /// `blas_thread_shutdown_` when the library has it (the pthreads build does; OpenBLAS starts
+    /// the pool again if a later call needs it), and does nothing otherwise.
+    public static func stopThreadPool() {
+        // nil: RTLD_DEFAULT, every loaded library.
+        guard let symbol = dlsym(nil, "blas_thread_shutdown_") else { return }
+        typealias Shutdown = @convention(c) () -> Int32
+        _ = unsafeBitCast(symbol, to: Shutdown.self)()
+    }
+
     /// Computes `c = a · b` for row-major `a` (m×k) and `b` (k×n) in single precision.
     ///
     /// The one entry point the network layers build on; exposed so tests can check the link to

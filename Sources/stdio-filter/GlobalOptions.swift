@@ -9,7 +9,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Memory budget for buffers, e.g. 256M, 2G (default 256M, or what a stage suggests: 512M with s2s; the process adds ~24M of runtime).",
+            "Memory budget for buffers, e.g. 256M, 2G (default 256M, or what a stage suggests: 512M with s2s; the process adds ~32M of runtime).",
             valueName: "size"))
     var memory: ByteCount?
 

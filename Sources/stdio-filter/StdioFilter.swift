@@ -27,32 +27,34 @@ struct StdioFilter: ParsableCommand {
     )
 
     static func main() {
-        restartWithTunedLibraries()
         var arguments = Array(CommandLine.arguments.dropFirst())
+        if runsTheNetwork(arguments) { restartWithTunedLibraries() }
+        BLASBackend.stopThreadPool()
         PluginArguments.loadOrExit(&arguments)
         main(arguments)
     }
 
-    /// Settings that the numeric libraries read only when they load, so a process can only give
-    /// them to itself by running again (`exec`, before anything is read or written: the standard
-    /// streams pass through untouched). At most one restart; settings you give are kept.
-    ///
-    /// - `OPENBLAS_CORETYPE`: when OpenBLAS chose generic kernels for a CPU it does not know,
-    ///   the kernels the CPU supports (docs/nn.md).
-    /// - `GOMP_SPINCOUNT=10000`: oneDNN's OpenMP threads spin about 30× less after each
-    ///   convolution before sleeping, instead of holding a core the element-wise layers need
-    ///   (full 32³ training step: 315 → 285 ms on 2 cores).
+    /// The subcommands that can run the U-Net (on oneDNN/OpenMP, or OpenBLAS): only they restart
+    /// with tuned libraries. The others (convert, gaussian, info…) start once: a restart costs
+    /// 15–20 ms, the time of 60 MiB of `convert`.
+    static let networkCommands: Set<String> = ["s2s", "n2n", "run", "stage", "bench"]
+
+    /// Whether `arguments` (without the program name) name one of ``networkCommands``: the first
+    /// word that is not an option, once `--plugin PATH` pairs are set aside.
+    static func runsTheNetwork(_ arguments: [String]) -> Bool {
+        var words = arguments
+        guard (try? PluginArguments.extract(&words)) != nil else { return false }
+        guard let command = words.first(where: { !$0.hasPrefix("-") }) else { return false }
+        return networkCommands.contains(command)
+    }
+
+    /// Runs this program again with ``LibraryTuning`` settings when the libraries lack some
+    /// (`exec` before anything is read or written: the standard streams pass through untouched).
+    /// At most one restart: the second process finds them set.
     static func restartWithTunedLibraries() {
-        var changed = false
-        if let core = BLASBackend.betterCoreType() {
-            setenv("OPENBLAS_CORETYPE", core, 1)
-            changed = true
-        }
-        if getenv("GOMP_SPINCOUNT") == nil && getenv("OMP_WAIT_POLICY") == nil {
-            setenv("GOMP_SPINCOUNT", "10000", 1)
-            changed = true
-        }
-        guard changed else { return }
+        let settings = LibraryTuning.settingsForThisProcess()
+        guard !settings.isEmpty else { return }
+        for (name, value) in settings { setenv(name, value, 1) }
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // If exec fails, carry on with the libraries' defaults.
     }
