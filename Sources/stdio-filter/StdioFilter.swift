@@ -34,10 +34,11 @@ struct StdioFilter: ParsableCommand {
         main(arguments)
     }
 
-    /// The subcommands that can run the U-Net (on oneDNN/OpenMP, or OpenBLAS): only they restart
-    /// with tuned libraries. The others (convert, gaussian, info…) start once: a restart costs
-    /// 15–20 ms, the time of 60 MiB of `convert`.
-    static let networkCommands: Set<String> = ["s2s", "n2n", "run", "stage", "bench"]
+    /// The subcommands that can run the U-Net (on oneDNN/OpenMP, or OpenBLAS), and `version`,
+    /// which reports the OpenBLAS kernels they use: only they restart with tuned libraries. The
+    /// others (convert, gaussian, info…) start once: a restart costs 15–20 ms, the time of
+    /// 60 MiB of `convert`.
+    static let networkCommands: Set<String> = ["s2s", "n2n", "run", "stage", "bench", "version"]
 
     /// Whether `arguments` (without the program name) name one of ``networkCommands``: the first
     /// word that is not an option, once `--plugin PATH` pairs are set aside.
