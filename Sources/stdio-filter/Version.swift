@@ -16,7 +16,7 @@ struct Version: ParsableCommand {
 
     func run() throws {
         print("stdio-filter \(StdioFilterVersion.string)")
-        print("OpenBLAS: \(BLASBackend.configuration) (kernel \(BLASBackend.coreName), \(BLASBackend.threads) threads)")
+        print("OpenBLAS: \(BLASBackend.configuration) (kernel \(BLASBackend.coreName); called single-threaded from the network's own threads)")
         print("FFTW: \(fftwVersion)")
         print("libtiff: \(String(cString: TIFFGetVersion()).split(separator: "\n").first.map(String.init) ?? "unknown")")
     }
