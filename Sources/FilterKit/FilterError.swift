@@ -34,6 +34,9 @@ public enum FilterError: Error, CustomStringConvertible, Sendable, Equatable {
     case plugin(path: String, stage: String?, message: String)
     /// The two inputs of a paired stage (two halves) do not describe the same volume.
     case mismatchedInputs(first: String, second: String, difference: String)
+    /// A well-formed volume that a stage cannot work on (too small for its network, say): the
+    /// data's fault, not a parameter's. `what` names the property, `found` its value.
+    case unsuitableInput(what: String, found: String, expected: String)
 
     public var description: String {
         switch self {
@@ -63,6 +66,8 @@ public enum FilterError: Error, CustomStringConvertible, Sendable, Equatable {
             return "plugin \(path): " + (stage.map { "stage \($0): " } ?? "") + message
         case let .mismatchedInputs(first, second, difference):
             return "\(first) and \(second) are not two halves of one volume: \(difference)"
+        case let .unsuitableInput(what, found, expected):
+            return "\(what) is \(found): expected \(expected)"
         }
     }
 }
@@ -85,6 +90,16 @@ extension FilterError {
     public var rootCause: FilterError {
         if case let .stage(_, _, cause) = self { return cause.rootCause }
         return self
+    }
+
+    /// The process exit status for this error, from its ``rootCause``: 64 (`EX_USAGE`) when the
+    /// command line asked for something impossible — a value out of range, also one that does
+    /// not fit this volume (a crop beyond its edge, a --zrange past its end) — and 1 for what
+    /// the data, the files, the system or a library caused (including a file given as a value,
+    /// such as a model or statistics file, that does not fit the input).
+    public var exitStatus: Int32 {
+        if case .invalidParameter = rootCause { return 64 }
+        return 1
     }
 }
 

@@ -66,7 +66,7 @@ public final class TiltSplitDenoiser: WholeVolumeStage {
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
         let size = input.size
         guard TiltSplit.canSplit(size) else {
-            throw FilterError.invalidParameter(name: "tilts", value: "\(size)", expected: "a volume of at least \(TiltSplit.minimumEdge) voxels along each axis to split")
+            throw FilterError.unsuitableInput(what: "the volume size", found: "\(size)", expected: "at least \(TiltSplit.minimumEdge) voxels along each axis to split by tilts")
         }
         var info = input
         info.elementType = .float32

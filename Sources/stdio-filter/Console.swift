@@ -35,8 +35,9 @@ struct Console {
         }
     }
 
-    /// Runs `body`, turning a ``FilterError`` (or any runtime error) into one line on stderr and
-    /// exit status 1. Usage errors from the argument parser keep their own status (64).
+    /// Runs `body`, turning a ``FilterError`` into one line on stderr and the exit status of its
+    /// root cause (``FilterError/exitStatus``: 64 for a usage error, else 1), and any other error
+    /// into one line and 1. Usage errors from the argument parser keep their own status (64).
     func run(_ body: () throws -> Void) throws {
         // A closed reader of our stdout must surface as EPIPE (a clear error), not kill us silently.
         signal(SIGPIPE, SIG_IGN)
@@ -47,7 +48,7 @@ struct Console {
             try body()
         } catch let error as FilterError {
             Console.writeLine("stdio-filter \(command): error: \(error)")
-            throw ExitCode.failure
+            throw ExitCode(error.exitStatus)
         } catch let error as ExitCode {
             throw error
         } catch let error as ValidationError {
@@ -67,7 +68,6 @@ func makeStages(command: String, quiet: Bool, _ build: () throws -> [any Stage])
         return try build()
     } catch let error as FilterError {
         Console.writeLine("stdio-filter \(command): error: \(error)")
-        if case .invalidParameter = error.rootCause { throw ExitCode.validationFailure }
-        throw ExitCode.failure
+        throw ExitCode(error.exitStatus)
     }
 }

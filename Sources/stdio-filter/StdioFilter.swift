@@ -17,7 +17,8 @@ struct StdioFilter: ParsableCommand {
             or in one process:
               stdio-filter run --chain "gaussian:sigma=2,bin:factor=2" in.mrc out.mrc
             Logs and progress go to stderr; stdout carries only data.
-            Exit status: 0 success, 64 bad usage, 1 failure (one line on stderr says why).
+            Exit status: 0 success, 64 bad usage (also a value that does not fit the input), 1 failure
+            (the data, the files, the system); one line on stderr says why.
             Plugins: --plugin PATH.so (repeatable, on any command) or the *.so files in the
             directories of STDIO_FILTER_PLUGIN_PATH add stages at run time (stdio_filter_plugin.h);
             run them with `stage NAME` or in `run --chain`.

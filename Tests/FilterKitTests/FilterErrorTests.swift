@@ -22,4 +22,17 @@ struct FilterErrorTests {
         let io = FilterError.stage("median", at: "setup", FilterError.truncated(source: "in.mrc", offset: 1024, expected: "8 more bytes"))
         if case .truncated = io.rootCause {} else { Issue.record("root cause \(io.rootCause)") }
     }
+
+    @Test("the exit status comes from the root cause: usage (64) for a parameter, 1 for the data, files and system")
+    func exitStatus() {
+        let parameter = FilterError.invalidParameter(name: "crop z", value: "4..20", expected: "a range within the volume's 8 voxels")
+        #expect(parameter.exitStatus == 64)
+        #expect(FilterError.stage("crop", at: "setup", parameter).exitStatus == 64)
+        #expect(FilterError.outputIsInput(path: "a.mrc").exitStatus == 1)
+        let small = FilterError.unsuitableInput(what: "the s2s input size", found: "4×4×4", expected: "at least 8 voxels along every axis")
+        #expect("\(small)" == "the s2s input size is 4×4×4: expected at least 8 voxels along every axis")
+        #expect(FilterError.stage("s2s", at: "setup", small).exitStatus == 1)
+        #expect(FilterError.stage("median", at: "z 0..<8", FilterError.truncated(source: "in.mrc", offset: 1024, expected: "8 more bytes")).exitStatus == 1)
+        #expect(FilterError.other(message: "a foreign failure").exitStatus == 1)
+    }
 }

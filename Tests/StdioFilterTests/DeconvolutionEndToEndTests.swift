@@ -100,7 +100,7 @@ struct DeconvolutionEndToEndTests {
             #expect(run.status == Int32(status), "\(script): \(run.status) \(run.stderr)")
             #expect(run.stderr.contains(expected), "\(script): \(run.stderr)")
         }
-        // A header without a voxel size and no angpix: an error naming the stage, no output.
+        // A header without a voxel size and no angpix: a usage error (64: give --angpix) naming the stage, no output.
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var h = MRCHeader()
@@ -108,7 +108,7 @@ struct DeconvolutionEndToEndTests {
         for k in 0..<3 { h.setInt32(Int32(k + 1), at: 64 + 4 * k) }
         h.setBytes(Array("MAP ".utf8), at: 208)
         let run = try shell("$B deconv --defocus 3 - out.mrc", stdin: Data(h.bytes) + Data(count: 8 * 8 * 4 * 4), in: dir)
-        #expect(run.status == 1)
+        #expect(run.status == 64, "\(run.stderr)")
         #expect(run.stderr.contains("stage deconv at setup: invalid deconv angpix '': expected a pixel size in Å (the input's header gives none)"), "\(run.stderr)")
         #expect(try files(in: dir).isEmpty)
         // In memory only, over budget: fails before reading, with the amount.

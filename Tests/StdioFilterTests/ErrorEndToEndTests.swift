@@ -107,6 +107,22 @@ struct ErrorEndToEndTests {
         }
     }
 
+    @Test("the exit status comes from the error's cause wherever the chain finds it: a value past the volume 64, a volume too small 1")
+    func statusFromCause() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try makeVolume(Size3(x: 6, y: 6, z: 6), in: dir)
+        for (script, status, words) in [
+            ("$B run --chain gaussian,crop:z=0..9 \(q(input)) out.mrc", Int32(64), "stage crop at setup: invalid crop z"),
+            ("$B run --chain gaussian,s2s:steps=1 \(q(input)) out.mrc", 1, "the s2s input size is 6×6×6: expected at least"),
+        ] {
+            let run = try shell(script, in: dir)
+            #expect(run.status == status, "\(script): \(run.status) \(run.stderr)")
+            #expect(run.errorLines.count == 1 && run.stderr.contains(words), "\(script): \(run.stderr)")
+            #expect(try files(in: dir) == ["in.mrc"], "\(script): no output left")
+        }
+    }
+
     @Test("a consumer that closes the pipe early ends the run with a clear error, not a crash")
     func brokenPipe() throws {
         let dir = try makeTemporaryDirectory()

@@ -68,7 +68,7 @@ struct N2NEndToEndTests {
             "run --quiet --chain n2n:model=m.safetensors:stats=s.json:tile=16:halo=8 --pair b.mrc", parts: 3, in: dir, input: "a.mrc")
     }
 
-    @Test("halves that differ, a half nothing reads (exit 1), a missing half, two stdins (usage, exit 64): one line, no output")
+    @Test("halves that differ (exit 1); a half nothing reads, n2n not first, a missing half, two stdins (usage, exit 64): one line, no output")
     func refusals() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -81,9 +81,9 @@ struct N2NEndToEndTests {
         let one = try shell("$B n2n \(Self.quick) a.mrc", in: dir)
         #expect(one.status == 64 && one.stderr.contains("two inputs"), "\(one.status) \(one.stderr)")
         let unread = try shell("$B run --chain gaussian --pair b.mrc a.mrc out.mrc", in: dir)
-        #expect(unread.status == 1 && unread.stderr.contains("takes two halves"), "\(unread.status) \(unread.stderr)")
+        #expect(unread.status == 64 && unread.stderr.contains("takes two halves"), "\(unread.status) \(unread.stderr)")
         let later = try shell("$B run --chain gaussian,n2n --pair b.mrc a.mrc out.mrc", in: dir)
-        #expect(later.status == 1 && later.stderr.contains("first in the chain"), "\(later.status) \(later.stderr)")
+        #expect(later.status == 64 && later.stderr.contains("first in the chain"), "\(later.status) \(later.stderr)")
         let stdins = try shell("$B n2n \(Self.quick) - - out.mrc < a.mrc", in: dir)
         #expect(stdins.status == 64 && stdins.stderr.contains("only one input"), "\(stdins.status) \(stdins.stderr)")
         #expect(try !files(in: dir).contains("out.mrc"))

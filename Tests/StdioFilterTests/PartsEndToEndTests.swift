@@ -92,7 +92,7 @@ struct PartsEndToEndTests {
         }
         let bad = try shell("$B gaussian --zrange 18:25 in.mrc y.mrc", in: dir)
         let left = try files(in: dir)
-        #expect(bad.status == 1 && bad.errorLines.count == 1 && bad.stderr.contains("invalid zrange") && !left.contains("y.mrc"), "\(bad.stderr)")
+        #expect(bad.status == 64 && bad.errorLines.count == 1 && bad.stderr.contains("invalid zrange") && !left.contains("y.mrc"), "\(bad.stderr)")
     }
 
     @Test("--stats from `stats --json`: parts equal the single run (normalize both methods, a chain, s2s)",
@@ -160,8 +160,8 @@ struct PartsEndToEndTests {
         let setup = try shell("$B stats --json other.mrc > other.json && $B stats --percentiles 5,95 --json in.mrc > p.json && echo '{\"a\": 1}' > bad.json", in: dir)
         #expect(setup.status == 0, "\(setup.stderr)")
         let cases: [(String, Int32, String)] = [
-            ("normalize --stats other.json in.mrc out.mrc", 1, "the file describes 16×12×24"),
-            ("s2s --stats other.json --steps 1 in.mrc out.mrc", 1, "the file describes 16×12×24"),
+            ("normalize --stats other.json in.mrc out.mrc", 1, "other.json is statistics of a 16×12×24 volume"),
+            ("s2s --stats other.json --steps 1 in.mrc out.mrc", 1, "other.json is statistics of a 16×12×24 volume"),
             ("normalize --method percentile --stats p.json in.mrc out.mrc", 64, "0.1 % percentile (it has 5, 95)"),
             ("normalize --stats bad.json in.mrc out.mrc", 1, "not a statistics file"),
             ("normalize --stats missing.json in.mrc out.mrc", 1, "missing.json"),

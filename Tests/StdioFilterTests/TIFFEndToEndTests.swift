@@ -84,8 +84,8 @@ struct TIFFEndToEndTests {
         _ = try makeVolume(Size3(x: 8, y: 8, z: 2), in: dir)
         var cases = [
             ("$B convert --format mrc in.mrc out.tif", Int32(64), "--format mrc contradicts the output name out.tif"),
-            ("$B convert --compression zstd in.mrc out.mrc", 1, "compression 'zstd': expected none for MRC output"),
-            ("$B convert --channel 2 in.mrc out.mrc", 1, "expected not for MRC input"),
+            ("$B convert --compression zstd in.mrc out.mrc", 64, "compression 'zstd': expected none for MRC output"),
+            ("$B convert --channel 2 in.mrc out.mrc", 64, "expected not for MRC input"),
             ("$B convert --channel 0 in.mrc out.tif", 64, "--channel counts from 1"),
         ]
         // A TIFF cut in half (libtiff writes each IFD after its page): refused naming the page, no output.

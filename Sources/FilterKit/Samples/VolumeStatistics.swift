@@ -101,9 +101,9 @@ public struct VolumeStatistics: Equatable, Sendable {
     public func check(describes input: Size3, stage: String, path: String) throws {
         guard input == size else {
             let made = chain.isEmpty ? "" : " after the chain \(chain)"
-            throw FilterError.invalidParameter(
-                name: "\(stage) stats", value: path,
-                expected: "statistics of \(stage)'s input (\(input)); the file describes \(size) (\(source)\(made)): measure the same input, with --chain for the stages before \(stage)")
+            throw FilterError.unsuitableInput(
+                what: "\(stage) --stats \(path)", found: "statistics of a \(size) volume (\(source)\(made))",
+                expected: "statistics of \(stage)'s input (\(input)): measure the same input, with --chain for the stages before \(stage)")
         }
     }
 

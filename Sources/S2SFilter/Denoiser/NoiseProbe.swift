@@ -22,7 +22,7 @@ public final class NoiseProbe: PrepassStage {
     public func outputInfo(for input: VolumeInfo) throws -> VolumeInfo {
         let smallest = min(input.size.x, input.size.y, input.size.z)
         guard smallest >= 4 else {
-            throw FilterError.invalidParameter(name: "noise input", value: "\(input.size)", expected: "at least 4 voxels along every axis")
+            throw FilterError.unsuitableInput(what: "the noise input size", found: "\(input.size)", expected: "at least 4 voxels along every axis")
         }
         patchSide = min(patchSide, smallest)
         return input

@@ -108,10 +108,10 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
             self.settings.network = net.configuration
             let method = metadata["s2s.method"] ?? S2SStage.selfToSelfMethod
             guard (method == S2SStage.twoHalvesMethod) == settings.halves else {
-                throw FilterError.invalidParameter(
-                    name: "\(settings.halves ? N2NFactory.name : S2SFactory.name) model", value: path,
-                    expected: method == S2SStage.twoHalvesMethod ? "a model trained by s2s (this one was trained on two halves: use it with n2n)"
-                        : "a model trained on two halves by n2n (this one was trained by s2s with masks: use it with s2s)")
+                throw FilterError.unsuitableInput(
+                    what: "\(settings.halves ? N2NFactory.name : S2SFactory.name) model \(path)",
+                    found: method == S2SStage.twoHalvesMethod ? "trained on two halves by n2n" : "trained by s2s with masks",
+                    expected: method == S2SStage.twoHalvesMethod ? "a model trained by s2s (use this one with n2n)" : "a model trained on two halves by n2n (use this one with s2s)")
             }
             if settings.halves {
                 Log.info("model \(path): trained on two halves, \(metadata["s2s.steps"] ?? "?") steps")
@@ -152,12 +152,12 @@ public final class S2SStage: PairedInputStage, StatisticsConsumer {
         }
         distillSide = min(settings.predictionBlock, smallest / m * m)
         if needsDistillation, distillSide < m {
-            throw FilterError.invalidParameter(name: "s2s input", value: "\(input.size)", expected: "at least \(m) voxels along every axis for distillation blocks")
+            throw FilterError.unsuitableInput(what: "the s2s input size", found: "\(input.size)", expected: "at least \(m) voxels along every axis for distillation blocks")
         }
         if !trained {
             let side = min(settings.patch, smallest / m * m)
             guard side >= m else {
-                throw FilterError.invalidParameter(name: "s2s input", value: "\(input.size)", expected: "at least \(m) voxels along every axis for training patches")
+                throw FilterError.unsuitableInput(what: "the s2s input size", found: "\(input.size)", expected: "at least \(m) voxels along every axis for training patches")
             }
             if side != settings.patch { Log.info("training patches of \(side)³ (the volume is \(input.size))") }
             settings.patch = side
