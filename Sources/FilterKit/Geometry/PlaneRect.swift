@@ -52,5 +52,19 @@ public struct PlaneRect: Hashable, Sendable, CustomStringConvertible {
         return PlaneRect(x: span(box.range(0), count: size.x), y: span(box.range(1), count: size.y))
     }
 
+    /// Calls `body` for each contiguous run of this rectangle's voxels in a section `planeWidth`
+    /// voxels wide, in order: one run when the rectangle spans the whole width (its rows follow
+    /// each other in the section), else one per row. `planeOffset` is the run's first voxel in
+    /// the section (`y · planeWidth + x`), `rectOffset` in the rectangle (X fastest).
+    @inlinable
+    public func forEachRun(inPlaneOfWidth planeWidth: Int, _ body: (_ planeOffset: Int, _ rectOffset: Int, _ count: Int) throws -> Void) rethrows {
+        guard voxels > 0 else { return }
+        let first = y.lowerBound &* planeWidth &+ x.lowerBound
+        if width == planeWidth { return try body(first, 0, voxels) }
+        for r in 0..<height {
+            try body(first &+ r &* planeWidth, r &* width, width)
+        }
+    }
+
     public var description: String { "x \(x.lowerBound)..<\(x.upperBound), y \(y.lowerBound)..<\(y.upperBound)" }
 }

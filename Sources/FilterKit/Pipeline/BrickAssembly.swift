@@ -16,16 +16,9 @@ final class BrickAssembly {
 
     /// Writes the rectangle `rect` of section `z` (counted from the first written section).
     func write(_ rect: PlaneRect, section z: Int, from values: UnsafePointer<Float>) throws {
-        let nx = Int64(size.x)
         let sectionOffset = Int64(z) * Int64(size.sectionVoxels) * 4
-        func offset(ofRow y: Int) -> Int64 { sectionOffset + (Int64(y) * nx + Int64(rect.x.lowerBound)) * 4 }
-        if rect.width == size.x {
-            // Rows as wide as the section are one run in the file: one write.
-            try file.write(UnsafeRawBufferPointer(start: values, count: rect.voxels * 4), at: offset(ofRow: rect.y.lowerBound))
-            return
-        }
-        for r in 0..<rect.height {
-            try file.write(UnsafeRawBufferPointer(start: values + r * rect.width, count: rect.width * 4), at: offset(ofRow: rect.y.lowerBound + r))
+        try rect.forEachRun(inPlaneOfWidth: size.x) { planeOffset, rectOffset, count in
+            try file.write(UnsafeRawBufferPointer(start: values + rectOffset, count: count * 4), at: sectionOffset + Int64(planeOffset) * 4)
         }
     }
 

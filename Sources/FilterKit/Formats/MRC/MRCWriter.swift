@@ -130,17 +130,11 @@ public final class MRCWriter {
             clampedCount += SampleCodec.encode(elementType, from: values, count: rect.voxels, to: encoded!.baseAddress!, statistics: &ignored)
             stored = UnsafeRawPointer(encoded!.baseAddress!)
         }
-        let nx = Int64(info.size.x)
-        let rowBytes = rect.width * bytesPerVoxel
-        func offset(ofRow y: Int) -> Int64 {
-            dataOffset + ((Int64(z) * Int64(info.size.y) + Int64(y)) * nx + Int64(rect.x.lowerBound)) * Int64(bytesPerVoxel)
-        }
-        if rect.width == info.size.x {
-            try target.write(UnsafeRawBufferPointer(start: stored, count: rect.height * rowBytes), at: offset(ofRow: rect.y.lowerBound))
-        } else {
-            for r in 0..<rect.height {
-                try target.write(UnsafeRawBufferPointer(start: stored + r * rowBytes, count: rowBytes), at: offset(ofRow: rect.y.lowerBound + r))
-            }
+        let sectionOffset = dataOffset + Int64(z) * Int64(info.size.sectionVoxels) * Int64(bytesPerVoxel)
+        try rect.forEachRun(inPlaneOfWidth: info.size.x) { planeOffset, rectOffset, count in
+            try target.write(
+                UnsafeRawBufferPointer(start: stored + rectOffset * bytesPerVoxel, count: count * bytesPerVoxel),
+                at: sectionOffset + Int64(planeOffset) * Int64(bytesPerVoxel))
         }
         placedVoxels += rect.voxels
     }
