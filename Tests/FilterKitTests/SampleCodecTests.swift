@@ -101,6 +101,18 @@ struct SampleCodecTests {
             #expect(parts.minimum == whole.minimum && parts.maximum == whole.maximum, "split \(split)")
             #expect(parts.mean.bitPattern == whole.mean.bitPattern && parts.standardDeviation.bitPattern == whole.standardDeviation.bitPattern, "split \(split)")
         }
+        for chunk in [1, 1000, RunningStatistics.blockSize + 3, values.count + 5] {
+            var chunks = RunningStatistics()
+            var calls: [Range<Int>] = []
+            chunks.addInChunks(total: values.count, chunk: chunk) { first, count, buffer in
+                calls.append(first..<(first + count))
+                for i in 0..<count { buffer[i] = values[first + i] }
+            }
+            #expect(calls.first?.lowerBound == 0 && calls.last?.upperBound == values.count && calls.allSatisfy { $0.count <= chunk }, "chunk \(chunk)")
+            #expect(zip(calls, calls.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "chunk \(chunk): in order, no gap")
+            #expect(chunks.count == whole.count && chunks.minimum == whole.minimum && chunks.maximum == whole.maximum, "chunk \(chunk)")
+            #expect(chunks.mean.bitPattern == whole.mean.bitPattern && chunks.standardDeviation.bitPattern == whole.standardDeviation.bitPattern, "chunk \(chunk)")
+        }
         let finite = values.filter { !$0.isNaN }
         #expect(whole.minimum == finite.min()! && whole.maximum == finite.max()!)
         #expect(whole.mean.isNaN, "a NaN makes the mean NaN, as it did")

@@ -132,3 +132,23 @@ public struct RunningStatistics: Sendable, Equatable {
         mergedMaximum = Swift.max(mergedMaximum, hi)
     }
 }
+
+extension RunningStatistics {
+    /// Adds `total` values that `read` delivers in order, at most `chunk` at a time, through one
+    /// buffer: `read(first, count, buffer)` fills `buffer` with values `first..<first + count`.
+    /// The read-back of a written file and the statistics beside an in-kernel copy share it.
+    public mutating func addInChunks(
+        total: Int, chunk: Int, _ read: (_ first: Int, _ count: Int, _ buffer: UnsafeMutablePointer<Float>) throws -> Void
+    ) rethrows {
+        precondition(chunk > 0, "a chunk of no values")
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: Swift.min(chunk, Swift.max(total, 1)))
+        defer { buffer.deallocate() }
+        var done = 0
+        while done < total {
+            let count = Swift.min(chunk, total &- done)
+            try read(done, count, buffer)
+            add(buffer, count: count)
+            done &+= count
+        }
+    }
+}

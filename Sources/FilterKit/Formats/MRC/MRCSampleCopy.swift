@@ -46,16 +46,11 @@ extension MRCWriter {
     private func readStatistics(of reader: MRCReader, progress: (Int) -> Void) throws {
         let (nx, ny) = (info.size.x, info.size.y)
         let rowsPerChunk = max(1, MRCWriter.statisticsChunkBytes / (nx * 4))
-        let rows = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerChunk * nx)
-        defer { rows.deallocate() }
-        var row = 0
-        while row < totalRows {
-            let count = min(rowsPerChunk, totalRows - row)
-            try reader.readRows(from: row, count: count, into: rows)
-            statistics.add(rows, count: count * nx)
-            let sectionsBefore = row / ny
-            row += count
-            if row / ny > sectionsBefore { progress(row / ny) }
+        try statistics.addInChunks(total: totalRows * nx, chunk: rowsPerChunk * nx) { first, count, rows in
+            let row = first / nx
+            try reader.readRows(from: row, count: count / nx, into: rows)
+            let end = row + count / nx
+            if end / ny > row / ny { progress(end / ny) }
         }
     }
 }

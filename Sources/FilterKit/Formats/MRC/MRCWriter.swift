@@ -146,19 +146,15 @@ public final class MRCWriter {
         guard placedVoxels == total else {
             throw FilterError.truncated(source: target.name, offset: dataOffset, expected: "only \(placedVoxels) of \(total) voxels were produced")
         }
-        let bytesPerVoxel = elementType.bitsPerVoxel / 8
-        let chunk = min(total, MRCWriter.readBackChunkVoxels)
-        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk * bytesPerVoxel, alignment: 64)
-        defer { raw.deallocate() }
-        let floats = elementType == .float32 ? raw.baseAddress!.assumingMemoryBound(to: Float.self) : .allocate(capacity: chunk)
-        defer { if elementType != .float32 { floats.deallocate() } }
-        var done = 0
-        while done < total {
-            let n = min(chunk, total - done)
-            try target.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<(n * bytesPerVoxel)]), at: dataOffset + Int64(done) * Int64(bytesPerVoxel))
-            if elementType != .float32 { SampleCodec.decode(elementType, bigEndian: false, from: raw.baseAddress!, count: n, to: floats) }
-            statistics.add(floats, count: n)
-            done += n
+        let (type, bytesPerVoxel) = (elementType, elementType.bitsPerVoxel / 8)
+        let chunk = MRCWriter.readBackChunkVoxels
+        // Stored values other than float32 are read into their own buffer, then decoded.
+        let raw = type == .float32 ? nil : UnsafeMutableRawBufferPointer.allocate(byteCount: min(chunk, total) * bytesPerVoxel, alignment: 64)
+        defer { raw?.deallocate() }
+        try statistics.addInChunks(total: total, chunk: chunk) { first, count, floats in
+            let bytes = UnsafeMutableRawBufferPointer(start: raw?.baseAddress ?? UnsafeMutableRawPointer(floats), count: count * bytesPerVoxel)
+            try target.read(into: bytes, at: dataOffset + Int64(first) * Int64(bytesPerVoxel))
+            if let raw { SampleCodec.decode(type, bigEndian: false, from: raw.baseAddress!, count: count, to: floats) }
         }
         rowsWritten = totalRows
     }
