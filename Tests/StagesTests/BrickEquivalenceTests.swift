@@ -163,13 +163,13 @@ struct BrickEquivalenceTests {
         var halves = S2SSettings()
         halves.halves = true
         let n2n = try S2SStage(settings: halves)
-        #expect(try MemoryPlan.brickRefusal(stages: [n2n], secondInput: true) != nil)
+        #expect(MemoryPlan.brickRefusal(kinds: try StageKind.of([n2n]), secondInput: true) != nil)
         #expect(throws: FilterError.self) {
             try MemoryPlan.make(stages: [n2n], infos: [info, s2sInfo], budget: 256 << 20, slabSections: nil, readAhead: nil, writerThread: true, secondInput: true, brick: SIMD2(64, 64))
         }
         // A stage that measures its input first must come first.
-        #expect(try MemoryPlan.brickRefusal(stages: [gaussian, try NormalizeStage(percentiles: nil)], secondInput: false) != nil)
-        #expect(try MemoryPlan.brickRefusal(stages: [try NormalizeStage(percentiles: nil), gaussian], secondInput: false) == nil)
+        #expect(MemoryPlan.brickRefusal(kinds: try StageKind.of([gaussian, try NormalizeStage(percentiles: nil)]), secondInput: false) != nil)
+        #expect(MemoryPlan.brickRefusal(kinds: try StageKind.of([try NormalizeStage(percentiles: nil), gaussian]), secondInput: false) == nil)
     }
 
     @Test("the rectangle a padded box reads, in every boundary mode")

@@ -160,11 +160,6 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         return nil
     }
 
-    /// ``brickRefusal(kinds:secondInput:)`` of a chain's stages (their kinds found first).
-    static func brickRefusal(stages: [any Stage], secondInput: Bool) throws -> String? {
-        brickRefusal(kinds: try StageKind.of(stages), secondInput: secondInput)
-    }
-
     /// The brick plan: from the first group of `sizes` in which any fits (bands of whole rows,
     /// then squares), the largest brick that fits with at least ``preferredBrickSlab`` sections
     /// per step, else the largest with fewer; each with the thickest slab that fits. (Measured
