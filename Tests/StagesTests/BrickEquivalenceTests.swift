@@ -9,7 +9,8 @@ import Testing
 /// Issue 19: a chain run on bricks (X-Y rectangles of the output, each streamed over every
 /// section) equals the same chain on slabs of whole sections bit for bit: every stage that
 /// takes bricks, every boundary mode, bricks of odd sizes and bricks smaller than the halo, at
-/// every face, from a file and from a pipe, for a part of the sections too.
+/// every face, from a file and from a pipe, with and without the reader and writer threads,
+/// for a part of the sections too.
 @Suite("bricks equal slabs")
 struct BrickEquivalenceTests {
     static let size = Size3(x: 13, y: 11, z: 17)
@@ -21,9 +22,11 @@ struct BrickEquivalenceTests {
         let (size, values) = (BrickEquivalenceTests.size, BrickEquivalenceTests.values)
         let (_, slabs) = try runChain(try make(), size: size, values: values, slab: nil, sections: sections)
         for brick in BrickEquivalenceTests.bricks {
-            for randomAccess in [true, false] {
-                let (_, bricked) = try runChain(try make(), size: size, values: values, slab: nil, randomAccess: randomAccess, sections: sections, brick: brick)
-                #expect(bricked == slabs, "\(what): bricks of \(brick.x)×\(brick.y) (\(randomAccess ? "file" : "pipe")) differ from slabs")
+            // From a file and from a pipe with the reader and writer threads, and from a file without.
+            for (randomAccess, threads) in [(true, true), (false, true), (true, false)] {
+                let (_, bricked) = try runChain(
+                    try make(), size: size, values: values, slab: nil, randomAccess: randomAccess, backgroundIO: threads, sections: sections, brick: brick)
+                #expect(bricked == slabs, "\(what): bricks of \(brick.x)×\(brick.y) (\(randomAccess ? "file" : "pipe"), \(threads ? "" : "no ")I/O threads) differ from slabs")
             }
         }
     }

@@ -107,7 +107,9 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         let tiles = kinds.compactMap(\.streaming)
         if let brick {
             do {
-                return try makeBricks(tiles: tiles, infos: infos, budget: budget, slabSections: slabSections, sizes: [[brick]], reason: "--brick \(brick.x)x\(brick.y)")
+                return try makeBricks(
+                    tiles: tiles, infos: infos, budget: budget, slabSections: slabSections, readerThread: readAhead != nil, writerThread: writerThread,
+                    sizes: [[brick]], reason: "--brick \(brick.x)x\(brick.y)")
             } catch FilterError.memoryBudget(let bricks, let needed, let budget) {
                 throw FilterError.memoryBudget(what: "\(chainDescription(kinds: kinds, infos: infos)) \(bricks)", needed: needed, budget: budget)
             }
@@ -133,7 +135,8 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
             guard !(bands + squares).isEmpty else { throw FilterError.memoryBudget(what: what, needed: needed, budget: budget) }
             do {
                 return try makeBricks(
-                    tiles: tiles, infos: infos, budget: budget, slabSections: slabSections, sizes: [bands, squares],
+                    tiles: tiles, infos: infos, budget: budget, slabSections: slabSections, readerThread: readAhead != nil, writerThread: writerThread,
+                    sizes: [bands, squares],
                     reason: "whole sections need ~\(ByteCount(needed)), more than --memory \(ByteCount(budget))")
             } catch FilterError.memoryBudget(let bricks, let bricksNeed, _) {
                 // Not even the smallest brick fits: say what either way needs, and the least.
@@ -166,7 +169,10 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     /// on 4096² sections, a Gaussian of σ 2, 32 sections: bands of 4096×512 one section per
     /// step 11.6 s, 4096×256 four per step 10.1 s, 4096×128 eight 9.2 s, 4096×32 thirty-two
     /// 12.9 s; squares of 1024² four per step 13.1 s.)
-    private static func makeBricks(tiles: [any StreamingStage], infos: [VolumeInfo], budget: Int, slabSections: Int?, sizes groups: [[SIMD2<Int>]], reason: String) throws -> MemoryPlan {
+    private static func makeBricks(
+        tiles: [any StreamingStage], infos: [VolumeInfo], budget: Int, slabSections: Int?, readerThread: Bool, writerThread: Bool,
+        sizes groups: [[SIMD2<Int>]], reason: String
+    ) throws -> MemoryPlan {
         precondition(groups.contains { !$0.isEmpty }, "brick sizes to try")
         let out = infos.last!.size
         var smallest: MemoryPlan?
@@ -178,7 +184,8 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
                 let largest = min(out.z, max(1, slabTargetBytes / brickSectionBytes), 64)
                 let candidates = slabSections.map { [min($0, out.z)] } ?? Array((1...largest).reversed())
                 for t in candidates {
-                    let plan = brickLayout(tiles: tiles, infos: infos, slab: t, brick: brick, reason: reason)
+                    let plan = brickLayout(
+                        tiles: tiles, infos: infos, slab: t, brick: brick, readerThread: readerThread, writerThread: writerThread, reason: reason)
                     smallest = plan
                     guard plan.bytes + runtimeOverhead <= budget else { continue }
                     if slabSections != nil || t >= min(preferredBrickSlab, out.z) { return plan }
@@ -228,14 +235,23 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Sections of a brick's input read ahead per chunk: those of one step (the reader's window
+    /// moves by about a slab), at most the window.
+    static func brickReadAhead(requests: [Int], slab: Int) -> Int { max(1, min(requests[0], slab)) }
+
     /// The memory of a brick plan: the largest over the bricks of each node's window, ring and
-    /// scratch at its rectangle, the prepass's one whole section, and the writer's row chunk.
-    static func brickLayout(tiles: [any StreamingStage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, reason: String) -> MemoryPlan {
+    /// scratch at its rectangle, the reader thread's two chunks, the prepass's one whole
+    /// section, the writer thread's two slabs of a brick and the writer's row chunk.
+    static func brickLayout(
+        tiles: [any StreamingStage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, readerThread: Bool = false, writerThread: Bool = false,
+        reason: String
+    ) -> MemoryPlan {
         let requests = upstreamRequests(kinds: tiles.map(StageKind.streaming), infos: infos, slab: slab)
+        let readAhead = readerThread && !tiles.isEmpty ? brickReadAhead(requests: requests, slab: slab) : nil
         var worst = [Int](repeating: 0, count: tiles.count + 1)
         for rect in representativeBricks(of: infos.last!.size, size: brick) {
             let rects = brickRects(tiles: tiles, infos: infos, requests: requests, output: rect)
-            worst[0] = max(worst[0], ReaderSource.bytes(info: infos[0], rect: rects[0], capacity: requests[0], readAhead: nil))
+            worst[0] = max(worst[0], ReaderSource.bytes(info: infos[0], rect: rects[0], capacity: requests[0], readAhead: readAhead))
             for (i, stage) in tiles.enumerated() {
                 worst[i + 1] = max(worst[i + 1], StageSource.bytes(stage: stage, info: infos[i + 1], input: infos[i].size, rect: rects[i + 1], capacity: requests[i + 1], chunk: requests[i + 1]))
             }
@@ -245,6 +261,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
         if let first = tiles.first as? PrepassStage, first.prepassCount > 0 {
             parts.append(("\(first.name) prepass (one whole section)", ReaderSource.bytes(info: infos[0], capacity: 1, readAhead: nil)))
         }
+        if writerThread { parts.append(("writer thread (two slabs of a brick)", 2 * slab * brick.x * brick.y * 4)) }
         parts.append(("writer (rows in order)", Pipeline.assemblyChunkBytes + min(Pipeline.assemblyChunkBytes, MRCWriter.encodeChunkBytes)))
         return MemoryPlan(slabSections: slab, requests: requests, parts: parts, reservations: Array(repeating: nil, count: tiles.count), brick: brick, brickReason: reason)
     }

@@ -268,7 +268,7 @@ public final class Pipeline {
                 let count = min(slab, sections.upperBound - z)
                 try last.provide(z..<(z + count))
                 if let background {
-                    try background.write(sections: last.section, from: z, count: count)
+                    try background.write(sections: last.section, from: z, count: count, rect: .whole(out.size))
                 } else if let staging {
                     for k in 0..<count {
                         (staging + k * out.size.sectionVoxels).update(from: last.section(z + k), count: out.size.sectionVoxels)
@@ -295,6 +295,8 @@ public final class Pipeline {
     /// place; otherwise (a pipe, TIFF) the bricks go into an assembly file in `$TMPDIR`
     /// (float32, the output's layout) handed to the writer row by row in order. Either way the
     /// same bytes and statistics as slab mode, in memory bounded by the brick, not the section.
+    /// With background I/O (the default) each brick's input is read ahead on one thread and its
+    /// output written on another, as in slab mode.
     private func streamBricks(_ brick: SIMD2<Int>, into writer: any VolumeWriter) throws {
         let out = outputInfo
         let sections = options.outputSections ?? 0..<out.size.z
@@ -304,30 +306,52 @@ public final class Pipeline {
         let label = (stages.isEmpty ? "copying" : stages.map(\.name).joined(separator: ",")) + " (\(rects.count) bricks)"
         let progress = ProgressReporter(label: label, total: rects.count * sections.count, enabled: options.showProgress)
         let slab = plan.slabSections
-        var done = 0
-        for rect in rects {
-            let last = try makeBrickNodes(output: rect)
-            var z = sections.lowerBound
-            while z < sections.upperBound {
-                let count = min(slab, sections.upperBound - z)
-                try last.provide(z..<(z + count))
-                for k in 0..<count {
-                    // The node's sections are not modified by the writer's rounding in place
-                    // past this call: the next request drops them or recomputes.
-                    let values = UnsafeMutablePointer(mutating: last.section(z + k))
-                    if let placing {
-                        try placing.placeRectangle(rect, section: z + k - sections.lowerBound, from: values)
-                    } else {
-                        try assembly!.write(rect, section: z + k - sections.lowerBound, from: values)
-                    }
+        // Section `z` of the output (counted from the first written) of brick `rect`, in place.
+        let put: SlabWriter.Write = { values, piece in
+            for k in 0..<piece.count {
+                let z = piece.firstSection + k - sections.lowerBound
+                if let placing {
+                    try placing.placeRectangle(piece.rect, section: z, from: values + k * piece.rect.voxels)
+                } else {
+                    try assembly!.write(piece.rect, section: z, from: values + k * piece.rect.voxels)
                 }
-                z += count
-                done += count
-                progress.update(done)
             }
+        }
+        let background = options.backgroundIO ? SlabWriter(sectionVoxels: brick.x * brick.y, sectionsPerSlab: slab, write: put) : nil
+        var done = 0
+        do {
+            for rect in rects {
+                let last = try makeBrickNodes(output: rect)
+                var z = sections.lowerBound
+                while z < sections.upperBound {
+                    let count = min(slab, sections.upperBound - z)
+                    try last.provide(z..<(z + count))
+                    if let background {
+                        try background.write(sections: last.section, from: z, count: count, rect: rect)
+                    } else {
+                        // The node's sections are not modified by the writer's rounding in place
+                        // past this call: the next request drops them or recomputes.
+                        for k in 0..<count {
+                            try put(UnsafeMutablePointer(mutating: last.section(z + k)), SlabWriter.Slab(rect: rect, firstSection: z + k, count: 1))
+                        }
+                    }
+                    z += count
+                    done += count
+                    progress.update(done)
+                }
+            }
+            try background?.finish()
+        } catch {
+            background?.cancel()
+            throw error
         }
         try assembly?.writeInOrder(to: writer)
         progress.finish()
+    }
+
+    /// Sections of a brick's input read ahead per chunk (nil: no reader thread): one step's.
+    private var brickReadAhead: Int? {
+        options.backgroundIO && !stages.isEmpty ? MemoryPlan.brickReadAhead(requests: plan.requests, slab: plan.slabSections) : nil
     }
 
     /// The nodes of every stage for the output brick `rect`, each holding its rectangle.
@@ -335,7 +359,7 @@ public final class Pipeline {
         // A brick plan is made only when every stage streams (MemoryPlan.brickRefusal).
         let tiles = kinds.compactMap(\.streaming)
         let rects = MemoryPlan.brickRects(tiles: tiles, infos: infos, requests: plan.requests, output: rect)
-        var node: SectionSource = ReaderSource(reader: reader, rect: rects[0], capacity: plan.requests[0], readAhead: nil)
+        var node: SectionSource = ReaderSource(reader: reader, rect: rects[0], capacity: plan.requests[0], readAhead: brickReadAhead)
         for (i, stage) in tiles.enumerated() {
             let request = plan.requests[i + 1]
             node = try StageSource(stage: stage, upstream: node, info: infos[i + 1], rect: rects[i + 1], capacity: request, chunk: request)

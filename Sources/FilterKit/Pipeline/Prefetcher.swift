@@ -1,7 +1,10 @@
-/// Reads a volume's sections in order on a background thread, a chunk ahead of the consumer.
+/// Reads a volume's sections (or one rectangle of each: a brick's) in order on a background
+/// thread, a chunk ahead of the consumer.
 ///
 /// Two chunk buffers circulate between the reader thread and the consumer, so memory stays at
-/// two chunks and the reader blocks when the consumer falls behind.
+/// two chunks and the reader blocks when the consumer falls behind. The thread starts at the
+/// first section asked for (``copy(sections:into:)``), so nothing else reads from the reader
+/// while the nodes are set up (a periodic boundary reads its far sections then).
 final class Prefetcher: @unchecked Sendable {
     private struct Chunk {
         var sections: Range<Int>
@@ -18,27 +21,45 @@ final class Prefetcher: @unchecked Sendable {
     private let free = BlockingQueue<SendablePointer>(capacity: 2)
     private var current: Chunk?
     private let buffers: SharedBuffers
+    private let reader: UncheckedReader
+    private let rect: PlaneRect
+    private let sectionsPerChunk: Int
+    private var started = false
 
     static func bytes(sectionBytes: Int, sectionsPerChunk: Int) -> Int { 2 * sectionBytes * max(1, sectionsPerChunk) }
 
-    init(reader: VolumeReader, sectionsPerChunk: Int) {
-        sectionVoxels = reader.info.size.sectionVoxels
-        let k = max(1, sectionsPerChunk)
-        let buffers = SharedBuffers(count: 2, capacity: k * sectionVoxels)
-        self.buffers = buffers
-        for pointer in buffers.pointers { self.free.push(SendablePointer(pointer: pointer)) }
-        let nz = reader.info.size.z
-        let readerBox = UncheckedReader(reader: reader)
-        let (full, free) = (self.full, self.free)
+    /// - Parameter rect: the part of every section read (a brick's, from a random-access
+    ///   reader), or nil for whole sections.
+    init(reader: VolumeReader, rect: PlaneRect? = nil, sectionsPerChunk: Int) {
+        self.rect = rect ?? .whole(reader.info.size)
+        sectionVoxels = self.rect.voxels
+        self.sectionsPerChunk = max(1, sectionsPerChunk)
+        buffers = SharedBuffers(count: 2, capacity: self.sectionsPerChunk * sectionVoxels)
+        for pointer in buffers.pointers { free.push(SendablePointer(pointer: pointer)) }
+        self.reader = UncheckedReader(reader: reader)
+    }
+
+    /// Starts the reader thread at section `first`; it reads on to the last section.
+    private func start(at first: Int) {
+        started = true
+        let (full, free, buffers, readerBox, rect, k) = (self.full, self.free, self.buffers, self.reader, self.rect, self.sectionsPerChunk)
+        let nz = readerBox.reader.info.size.z
+        let whole = rect.isWhole(of: readerBox.reader.info.size)
         startThread {
             // The thread may be mid-read when the prefetcher goes away: it keeps the buffers alive.
             defer { withExtendedLifetime(buffers) {} }
-            var z = 0
+            var z = first
             while z < nz {
                 guard let buffer = free.pop() else { return }
                 let count = min(k, nz - z)
                 do {
-                    try readerBox.reader.readSections(z..<(z + count), into: buffer.pointer)
+                    if whole {
+                        try readerBox.reader.readSections(z..<(z + count), into: buffer.pointer)
+                    } else {
+                        for i in 0..<count {
+                            try readerBox.reader.readRectangle(rect, section: z + i, into: buffer.pointer + i * rect.voxels)
+                        }
+                    }
                 } catch {
                     full.push(.failure(error))
                     return
@@ -59,6 +80,7 @@ final class Prefetcher: @unchecked Sendable {
 
     /// Copies sections `range` (not before the previous call's end) into `destination`.
     func copy(sections range: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
+        if !started { start(at: range.lowerBound) }
         var z = range.lowerBound
         while z < range.upperBound {
             if current == nil || current!.sections.upperBound <= z {

@@ -5,7 +5,7 @@ final class ReaderSource: SectionSource {
     var info: VolumeInfo { reader.info }
     let rect: PlaneRect
     private let cache: SectionCache
-    /// Sections read ahead on another thread (sequential passes from section 0 only).
+    /// Sections read ahead on another thread (sequential passes from the first section asked for).
     private var prefetcher: Prefetcher?
 
     /// - Parameter rect: the part of every section read (a brick's, from a random-access
@@ -15,8 +15,8 @@ final class ReaderSource: SectionSource {
         self.rect = rect ?? .whole(reader.info.size)
         precondition(rect == nil || reader.supportsRandomAccess, "bricks are read from random-access readers")
         cache = SectionCache(sectionVoxels: self.rect.voxels, capacity: capacity)
-        if let readAhead, readAhead > 0, rect == nil {
-            prefetcher = Prefetcher(reader: reader, sectionsPerChunk: readAhead)
+        if let readAhead, readAhead > 0 {
+            prefetcher = Prefetcher(reader: reader, rect: rect, sectionsPerChunk: readAhead)
         }
     }
 
