@@ -25,6 +25,10 @@ final class Prefetcher: @unchecked Sendable {
     private let rect: PlaneRect
     private let sectionsPerChunk: Int
     private var started = false
+    /// Pushed once by the reader thread as it ends: ``stop()`` waits for it on a random-access
+    /// reader, so that the reader (whose conversion scratch is not shared safely) has one user
+    /// at a time. Not on a pipe, whose read may wait for a writer that waits for us.
+    private let ended = BlockingQueue<Void>(capacity: 1)
 
     static func bytes(sectionBytes: Int, sectionsPerChunk: Int) -> Int { 2 * sectionBytes * max(1, sectionsPerChunk) }
 
@@ -42,12 +46,15 @@ final class Prefetcher: @unchecked Sendable {
     /// Starts the reader thread at section `first`; it reads on to the last section.
     private func start(at first: Int) {
         started = true
-        let (full, free, buffers, readerBox, rect, k) = (self.full, self.free, self.buffers, self.reader, self.rect, self.sectionsPerChunk)
+        let (full, free, ended, buffers, readerBox, rect, k) = (self.full, self.free, self.ended, self.buffers, self.reader, self.rect, self.sectionsPerChunk)
         let nz = readerBox.reader.info.size.z
         let whole = rect.isWhole(of: readerBox.reader.info.size)
         startThread {
             // The thread may be mid-read when the prefetcher goes away: it keeps the buffers alive.
-            defer { withExtendedLifetime(buffers) {} }
+            defer {
+                withExtendedLifetime(buffers) {}
+                ended.push(())
+            }
             var z = first
             while z < nz {
                 guard let buffer = free.pop() else { return }
@@ -72,10 +79,15 @@ final class Prefetcher: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Stops the reader thread (it finishes the read in progress, then exits).
+    /// Stops the reader thread; from a random-access reader, waits for it to end (after the read
+    /// in progress): the next brick's nodes, or a later pass, may use the same reader at once.
     func stop() {
         free.close()
         full.close()
+        if started && reader.reader.supportsRandomAccess {
+            started = false
+            _ = ended.pop()
+        }
     }
 
     /// Copies sections `range` (not before the previous call's end) into `destination`.
