@@ -243,7 +243,7 @@ public struct MemoryPlan: Sendable, CustomStringConvertible {
     /// scratch at its rectangle, the reader thread's two chunks, the prepass's one whole
     /// section, the writer thread's two slabs of a brick and the writer's row chunk.
     static func brickLayout(
-        tiles: [any StreamingStage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, readerThread: Bool = false, writerThread: Bool = false,
+        tiles: [any StreamingStage], infos: [VolumeInfo], slab: Int, brick: SIMD2<Int>, readerThread: Bool, writerThread: Bool,
         reason: String
     ) -> MemoryPlan {
         let requests = upstreamRequests(kinds: tiles.map(StageKind.streaming), infos: infos, slab: slab)

@@ -16,7 +16,6 @@ final class Prefetcher: @unchecked Sendable {
         case failure(Error)
     }
 
-    private let sectionVoxels: Int
     private let full = BlockingQueue<Item>(capacity: 2)
     private let free = BlockingQueue<SendablePointer>(capacity: 2)
     private var current: Chunk?
@@ -36,9 +35,8 @@ final class Prefetcher: @unchecked Sendable {
     ///   reader), or nil for whole sections.
     init(reader: VolumeReader, rect: PlaneRect? = nil, sectionsPerChunk: Int) {
         self.rect = rect ?? .whole(reader.info.size)
-        sectionVoxels = self.rect.voxels
         self.sectionsPerChunk = max(1, sectionsPerChunk)
-        buffers = SharedBuffers(count: 2, capacity: self.sectionsPerChunk * sectionVoxels)
+        buffers = SharedBuffers(count: 2, capacity: self.sectionsPerChunk * self.rect.voxels)
         for pointer in buffers.pointers { free.push(SendablePointer(pointer: pointer)) }
         self.reader = UncheckedReader(reader: reader)
     }
@@ -110,8 +108,9 @@ final class Prefetcher: @unchecked Sendable {
             let chunk = current!
             precondition(z >= chunk.sections.lowerBound, "prefetched sections are consumed in order")
             let count = min(range.upperBound, chunk.sections.upperBound) - z
-            (destination + (z - range.lowerBound) * sectionVoxels)
-                .update(from: chunk.buffer.pointer + (z - chunk.sections.lowerBound) * sectionVoxels, count: count * sectionVoxels)
+            let voxels = rect.voxels
+            (destination + (z - range.lowerBound) * voxels)
+                .update(from: chunk.buffer.pointer + (z - chunk.sections.lowerBound) * voxels, count: count * voxels)
             z += count
         }
     }
