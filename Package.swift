@@ -80,6 +80,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit", "Tomography"], exclude: ["Fixtures"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FilterKit"]),
         .testTarget(name: "StagesTests", dependencies: ["FilterKit", "S2SFilter"] + stagePlugins.map { .target(name: $0) }),
         .testTarget(name: "S2SFilterTests", dependencies: ["S2SFilter", "FilterKit"]),
         .testTarget(name: "StdioFilterTests", dependencies: ["stdio-filter", "FilterKit", "StageCatalog", "CPNG"]),

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 # Each test target runs in its own process, its tests one at a time (the numeric tests use both
 # cores themselves, and a crash names its target).
-for target in FilterKitTests StagesTests S2SFilterTests StdioFilterTests; do
+for target in FilterKitTests EvaluationTests StagesTests S2SFilterTests StdioFilterTests; do
   echo "== $target" >&2
   swift test -c release --no-parallel --filter "$target"
 done

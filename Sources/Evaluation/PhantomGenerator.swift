@@ -223,7 +223,7 @@ public final class PhantomGenerator {
 
     /// Writes (or adds) `count` Gaussian values × `scale` for the voxels with global indices
     /// `first ..< first + count`: the value of voxel i is draw i of the stream whatever the row.
-    private static func gaussianRow(_ random: RandomStream, first: Int, count: Int, scale: Float, into out: UnsafeMutablePointer<Float>, add: Bool) {
+    static func gaussianRow(_ random: RandomStream, first: Int, count: Int, scale: Float, into out: UnsafeMutablePointer<Float>, add: Bool) {
         var i = first
         while i < first + count {
             // Voxels 2k and 2k + 1 share one Box–Muller draw.

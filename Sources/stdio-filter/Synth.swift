@@ -22,15 +22,19 @@ struct Synth: ParsableCommand {
             --halves writes a second noisy volume: the same clean volume with independent noise of
             the same kind and SNR, as two half-tomograms from even and odd tilts are (for n2n).
 
+            --tilt-series makes a back-projected phantom instead, whose noise is a real tomogram's: the cell (its density in the ice, the specimen) is projected at every tilt, imaged through the CTF with the exposure filter of the dose each tilt has seen, given shot noise at that dose (two independent halves of the frames), resampled as alignment does, filtered (--reconstruction wbp or sirt-like) and back-projected with linear interpolation, as IMOD and ../shared/tools/reconstruct.py do. The output is the full reconstruction; --clean the noise-free one; --specimen the truth itself; --tilt-halves the reconstructions of the even and odd tilts; --frame-halves those of two halves of the frames. --snr and --noise do not apply: the dose and --phase set the noise. Memory holds three images per tilt, not the volume. The defaults match the real series of ../shared/data/real (docs/benchmarks.md, "Back-projected phantoms").
+
             Examples:
               stdio-filter synth tomo.mrc --clean truth.mrc
               stdio-filter synth even.mrc --halves odd.mrc --clean truth.mrc
               stdio-filter synth --size 512x512x200 --noise white --snr 0.5 --seed 7 noisy.mrc
               stdio-filter synth --size 1024x1024x1024 | stdio-filter s2s --model m.safetensors > out.mrc
+              stdio-filter synth --size 256x192x128 --tilt-series -60:60:3 full.mrc --clean wbp-clean.mrc --specimen specimen.mrc --tilt-halves even.mrc,odd.mrc
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var io: IOOptions
+    @OptionGroup(title: "Back-projected phantoms") var tilts: TiltSeriesOptions
 
     @Argument(help: ArgumentHelp("Output path for the noisy volume, or '-' for stdout.", valueName: "output"))
     var output: String = "-"
@@ -38,7 +42,7 @@ struct Synth: ParsableCommand {
     @Option(help: ArgumentHelp("Threads (default: the CPUs this process may use, as taskset or SLURM set them); the output does not depend on it.", valueName: "n"))
     var threads: Int?
 
-    @Option(help: ArgumentHelp("Also write the noise-free ground truth here.", valueName: "path"))
+    @Option(help: ArgumentHelp("Also write the noise-free ground truth here (with --tilt-series: the noise-free reconstruction of all tilts).", valueName: "path"))
     var clean: String?
 
     @Option(help: ArgumentHelp("Also write a second half here: the same clean volume with independent noise of the same kind and SNR.", valueName: "path"))
@@ -108,7 +112,11 @@ struct Synth: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try settings
+        let phantom = try settings
+        if try tilts.settings(phantom: phantom) != nil {
+            if halves != nil { throw ValidationError("--halves is for the voxel-noise phantom; with --tilt-series use --tilt-halves or --frame-halves") }
+            _ = try tilts.destinations(clean: clean)
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
@@ -124,6 +132,7 @@ struct Synth: ParsableCommand {
         try console.run {
             try refuseTerminalOutput(output)
             if let threads { Parallel.threads = threads }
+            if let tiltSeries = try tilts.settings(phantom: settings) { return try runTiltSeries(tiltSeries, console: console) }
             let destinations = [output] + [clean, halves].compactMap { $0 }
             if Set(destinations).count < destinations.count {
                 throw FilterError.unsupported(

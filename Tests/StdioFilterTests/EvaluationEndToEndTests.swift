@@ -222,4 +222,40 @@ struct EvaluationEndToEndTests {
         #expect(mismatch.status == 1 && mismatch.errorLines.count == 1 && mismatch.stderr.contains("b.mrc"), "\(mismatch.stderr)")
         #expect(try files(in: dir) == ["a.mrc", "b.mrc"])
     }
+
+    @Test("synth --tilt-series: every volume written, deterministic on 1 or 2 threads, the tilt halves' noise independent and correlated as a back-projection's (X anti-correlated at lag 2, Z positive)")
+    func tiltSeries() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let common = "--quiet --size 96x48x64 --tilt-series -60:60:4 --dose 1"
+        let run = try shell("""
+            $B synth \(common) --threads 1 a.mrc --clean nf.mrc --specimen spec.mrc --tilt-halves even.mrc,odd.mrc --frame-halves fe.mrc,fo.mrc &&
+            $B synth \(common) --threads 2 b.mrc
+            """, in: dir)
+        try #require(run.status == 0, "\(run.stderr)")
+        #expect(try files(in: dir) == ["a.mrc", "b.mrc", "even.mrc", "fe.mrc", "fo.mrc", "nf.mrc", "odd.mrc", "spec.mrc"])
+        let (size, a) = try Self.voxels(dir.appendingPathComponent("a.mrc").path)
+        let (_, b) = try Self.voxels(dir.appendingPathComponent("b.mrc").path)
+        #expect(size == Size3(x: 96, y: 48, z: 64))
+        #expect(a == b)
+        let (_, even) = try Self.voxels(dir.appendingPathComponent("even.mrc").path)
+        let (_, odd) = try Self.voxels(dir.appendingPathComponent("odd.mrc").path)
+        let (_, spec) = try Self.voxels(dir.appendingPathComponent("spec.mrc").path)
+        #expect(Set([a, even, odd, spec].map { $0.hashValue }).count == 4)
+        // The difference of the halves is noise only: correlated along X and Z as a WBP's.
+        let n = zip(even, odd).map { Double($0) - Double($1) }
+        func lag(_ d: Int, stride: Int, along count: Int) -> Double {
+            var (sum, norm) = (0.0, 0.0)
+            for i in n.indices where (i / stride) % count + d < count {
+                sum += n[i] * n[i + d * stride]
+                norm += n[i] * n[i]
+            }
+            return sum / norm
+        }
+        #expect(lag(2, stride: 1, along: 96) < -0.3, "X lag 2 \(lag(2, stride: 1, along: 96))")
+        #expect(lag(1, stride: 96 * 48, along: 64) > 0.4, "Z lag 1 \(lag(1, stride: 96 * 48, along: 64))")
+        let refused = try shell("$B synth --quiet --size 32x32x32 --tilt-series 10:-10:2 x.mrc; echo; $B synth --quiet --size 32x32x32 --tilt-series -60:60:3 --halves y.mrc x.mrc", in: dir)
+        #expect(refused.stderr.contains("--tilt-series") && refused.stderr.contains("--halves"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.mrc").path))
+    }
 }
