@@ -33,8 +33,8 @@ SIGMAS=(0.5 1 1.5 2 3 4 1x1x2 2x2x4 3x3x6 2x2x6 3x3x8 4x4x8)
 # Prints "pearson-with-specimen psnr_affine-against-noise-free" for a volume.
 scores() {   # dir volume
   local s n
-  s=$("$BIN" score --json --no-ssim "$1/specimen.mrc" "$2" | python3 -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["pearson"])')
-  n=$("$BIN" score --json --no-ssim "$1/noise-free.mrc" "$2" | python3 -c 'import json,sys; print("%.2f" % json.load(sys.stdin)["psnr_affine"])')
+  s=$("$BIN" score --memory 4G --json --no-ssim "$1/specimen.mrc" "$2" | python3 -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["pearson"])')
+  n=$("$BIN" score --memory 4G --json --no-ssim "$1/noise-free.mrc" "$2" | python3 -c 'import json,sys; print("%.2f" % json.load(sys.stdin)["psnr_affine"])')
   echo "$s $n"
 }
 
@@ -86,9 +86,11 @@ for phantom in "${PHANTOMS[@]}"; do
       continue
     fi
     seconds=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f s", b - a }')
-    # Which path s2s took, from its log (split with the network, the filter, or masks).
-    taken=$(grep -m1 -oE 'split[^;.]*|masks[^;.]*|filter[^;.]*' "$log" | cut -c1-60 || true)
+    # Which path s2s took, from its log (masks, or the split with its network or its filter).
+    if grep -q "s2s: masks" "$log"; then taken=masks
+    elif grep -q "split into" "$log"; then taken="split, $( [ "$path" = filter ] && echo filter || echo network)"
+    else taken="$path"; fi
     read -r s n < <(scores "$dir" "$out")
-    row "$path" "${taken:-$path}" "$s" "$n" "$seconds"
+    row "$path" "$taken" "$s" "$n" "$seconds"
   done
 done

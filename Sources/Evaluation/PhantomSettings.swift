@@ -43,19 +43,21 @@ public struct PhantomSettings: Sendable, Equatable {
 
     /// Checks the values before anything is made.
     public func validate() throws {
-        func check(_ ok: Bool, _ name: String, _ value: Any, _ expected: String) throws {
-            if !ok { throw FilterError.invalidParameter(name: name, value: "\(value)", expected: expected) }
-        }
-        try check(size.x >= 1 && size.y >= 1 && size.z >= 1 && size.x <= 1 << 16 && size.y <= 1 << 16 && size.z <= 1 << 16,
+        try requireSetting(size.x >= 1 && size.y >= 1 && size.z >= 1 && size.x <= 1 << 16 && size.y <= 1 << 16 && size.z <= 1 << 16,
                   "synth --size", size, "1 to 65536 voxels along each axis")
-        try check(voxelSize.isFinite && voxelSize >= 0.5 && voxelSize <= 1000, "synth --angpix", voxelSize, "0.5 to 1000 Å")
-        try check(snr.isFinite && snr > 0, "synth --snr", snr, "a positive number")
-        try check(iceFraction.isFinite && iceFraction > 0 && iceFraction <= 1, "synth --ice", iceFraction, "a fraction in (0, 1]")
-        try check(voltage.isFinite && voltage >= 20 && voltage <= 3000, "synth --voltage", voltage, "20 to 3000 kV")
-        try check(sphericalAberration.isFinite && sphericalAberration >= 0 && sphericalAberration <= 20, "synth --cs", sphericalAberration, "0 to 20 mm")
-        try check(defocus.isFinite && abs(defocus) <= 100, "synth --defocus", defocus, "-100 to 100 µm")
-        try check(amplitudeContrast.isFinite && amplitudeContrast >= 0 && amplitudeContrast <= 1, "synth --amplitude-contrast", amplitudeContrast, "0 to 1")
-        try check(bFactor.isFinite && bFactor >= 0 && bFactor <= 1e5, "synth --bfactor", bFactor, "0 to 100000 Å²")
-        try check(tiltRange.isFinite && tiltRange > 0 && tiltRange <= 90, "synth --tilt-range", tiltRange, "1 to 90 degrees")
+        try requireSetting(voxelSize.isFinite && voxelSize >= 0.5 && voxelSize <= 1000, "synth --angpix", voxelSize, "0.5 to 1000 Å")
+        try requireSetting(snr.isFinite && snr > 0, "synth --snr", snr, "a positive number")
+        try requireSetting(iceFraction.isFinite && iceFraction > 0 && iceFraction <= 1, "synth --ice", iceFraction, "a fraction in (0, 1]")
+        try requireSetting(voltage.isFinite && voltage >= 20 && voltage <= 3000, "synth --voltage", voltage, "20 to 3000 kV")
+        try requireSetting(sphericalAberration.isFinite && sphericalAberration >= 0 && sphericalAberration <= 20, "synth --cs", sphericalAberration, "0 to 20 mm")
+        try requireSetting(defocus.isFinite && abs(defocus) <= 100, "synth --defocus", defocus, "-100 to 100 µm")
+        try requireSetting(amplitudeContrast.isFinite && amplitudeContrast >= 0 && amplitudeContrast <= 1, "synth --amplitude-contrast", amplitudeContrast, "0 to 1")
+        try requireSetting(bFactor.isFinite && bFactor >= 0 && bFactor <= 1e5, "synth --bfactor", bFactor, "0 to 100000 Å²")
+        try requireSetting(tiltRange.isFinite && tiltRange > 0 && tiltRange <= 90, "synth --tilt-range", tiltRange, "1 to 90 degrees")
     }
+}
+
+/// Throws `invalidParameter` naming the option when a setting is out of its range.
+func requireSetting(_ ok: Bool, _ name: String, _ value: Any, _ expected: String) throws {
+    if !ok { throw FilterError.invalidParameter(name: name, value: "\(value)", expected: expected) }
 }

@@ -61,15 +61,12 @@ public struct TiltScheme: Sendable, Equatable {
 
     /// Checks the values before anything is made.
     public func validate() throws {
-        func check(_ ok: Bool, _ name: String, _ value: Any, _ expected: String) throws {
-            if !ok { throw FilterError.invalidParameter(name: name, value: "\(value)", expected: expected) }
-        }
-        try check(first.isFinite && last.isFinite && abs(first) < 90 && abs(last) < 90 && first <= last,
+        try requireSetting(first.isFinite && last.isFinite && abs(first) < 90 && abs(last) < 90 && first <= last,
                   "synth --tilt-series", "\(first):\(last)", "FIRST:LAST:STEP with −90 < FIRST ≤ LAST < 90 degrees")
-        try check(step.isFinite && step > 0, "synth --tilt-series", step, "a positive STEP in degrees")
-        try check(angles.count >= 2 && angles.count <= 1000, "synth --tilt-series", angles.count, "2 to 1000 tilts")
-        try check(dosePerTilt.isFinite && dosePerTilt > 0 && dosePerTilt <= 1000, "synth --dose", dosePerTilt, "0 to 1000 e/Å² per tilt")
-        try check(axisOffset.isFinite && abs(axisOffset) <= 1e5, "synth --axis-offset", axisOffset, "a number of voxels")
+        try requireSetting(step.isFinite && step > 0, "synth --tilt-series", step, "a positive STEP in degrees")
+        try requireSetting(angles.count >= 2 && angles.count <= 1000, "synth --tilt-series", angles.count, "2 to 1000 tilts")
+        try requireSetting(dosePerTilt.isFinite && dosePerTilt > 0 && dosePerTilt <= 1000, "synth --dose", dosePerTilt, "0 to 1000 e/Å² per tilt")
+        try requireSetting(axisOffset.isFinite && abs(axisOffset) <= 1e5, "synth --axis-offset", axisOffset, "a number of voxels")
     }
 
     /// Reads `FIRST:LAST:STEP` (degrees).

@@ -60,13 +60,10 @@ public final class TiltSeriesPhantom {
         public func validate() throws {
             try phantom.validate()
             try scheme.validate()
-            func check(_ ok: Bool, _ name: String, _ value: Any, _ expected: String) throws {
-                if !ok { throw FilterError.invalidParameter(name: name, value: "\(value)", expected: expected) }
-            }
-            try check(sirtIterations >= 1 && sirtIterations <= 1000, "synth --sirt-iterations", sirtIterations, "1 to 1000")
-            try check(phasePerAngstrom.isFinite && phasePerAngstrom > 0 && phasePerAngstrom < 1, "synth --phase", phasePerAngstrom, "a phase per Å between 0 and 1 radian")
-            try check(axisAngle.isFinite && abs(axisAngle) <= 90, "synth --axis-angle", axisAngle, "−90 to 90 degrees")
-            try check(phantom.size.x >= 2, "synth --size", phantom.size, "at least 2 voxels along X for a tilt series")
+            try requireSetting(sirtIterations >= 1 && sirtIterations <= 1000, "synth --sirt-iterations", sirtIterations, "1 to 1000")
+            try requireSetting(phasePerAngstrom.isFinite && phasePerAngstrom > 0 && phasePerAngstrom < 1, "synth --phase", phasePerAngstrom, "a phase per Å between 0 and 1 radian")
+            try requireSetting(axisAngle.isFinite && abs(axisAngle) <= 90, "synth --axis-angle", axisAngle, "−90 to 90 degrees")
+            try requireSetting(phantom.size.x >= 2, "synth --size", phantom.size, "at least 2 voxels along X for a tilt series")
         }
     }
 

@@ -148,4 +148,25 @@ final class TiltSeriesPhantomTests: XCTestCase {
         XCTAssertEqual(correlation(low[.evenFrames]!, low[.oddFrames]!), half / (1 + half), accuracy: 0.03)
         XCTAssertEqual(correlation(low[.evenFrames]!, low[.noiseFree]!), (half / (1 + half)).squareRoot(), accuracy: 0.03)
     }
+
+    /// The SIRT-like filter is the ramp at the lowest frequency and falls below it as n
+    /// iterations of SIRT leave it (1 − (1 − f₁/f)ⁿ), the WBP's fall-off on top.
+    func testSIRTLikeFilterDampsHighFrequencies() throws {
+        var s = settings()
+        let wbp = try TiltSeriesPhantom(settings: s)
+        s.reconstruction = .sirtLike
+        s.sirtIterations = 10
+        let sirt = try TiltSeriesPhantom(settings: s)
+        let first = 1.0 / 64
+        XCTAssertEqual(sirt.radialWeight(first, first: first), wbp.radialWeight(first, first: first))
+        XCTAssertEqual(sirt.radialWeight(0, first: first), wbp.radialWeight(0, first: first))
+        var previous = 1.0
+        for f in stride(from: 2 * first, through: 0.5, by: first) {
+            let ratio = Double(sirt.radialWeight(f, first: first) / wbp.radialWeight(f, first: first))
+            XCTAssertEqual(ratio, 1 - pow(1 - first / f, 10), accuracy: 1e-5)
+            XCTAssertLessThan(ratio, previous)
+            previous = ratio
+        }
+        XCTAssertLessThan(previous, 0.35)
+    }
 }
