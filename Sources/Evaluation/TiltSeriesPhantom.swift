@@ -102,11 +102,12 @@ public final class TiltSeriesPhantom {
     /// Sections back-projected at a time.
     static let slabSections = 8
 
-    /// Bytes held for `settings`: three images per tilt, the FFT buffer and the slabs.
+    /// Bytes held for `settings`: three images per tilt, the FFT buffer, two scratch images and
+    /// the slabs (six back-projected parts, the output, and one per volume's statistics pass).
     public static func bytes(for settings: Settings, volumes: Int) -> Int {
         let s = settings.phantom.size
         let tilts = settings.scheme.angles.count
-        return (3 * tilts * s.y * s.x + s.y * 2 * (s.x / 2 + 1) + (6 + 1 + volumes) * slabSections * s.y * s.x) * 4
+        return ((3 * tilts + 2) * s.y * s.x + s.y * 2 * (s.x / 2 + 1) + (6 + 1 + volumes) * slabSections * s.y * s.x) * 4
     }
 
     public init(settings: Settings) throws {
@@ -147,7 +148,8 @@ public final class TiltSeriesPhantom {
         }
         let (signal, noise) = (images.signal, images.noise)
 
-        // 3. Back-projection: measure every volume, then write them standardised.
+        // 3. Back-projection: measure every volume, then write them standardised (back-projecting
+        //    twice costs less than holding the volumes).
         let wanted = Volume.allCases.filter { volumes.contains($0) }.compactMap { v in v.mixture.map { (v, $0) } }
         let parts = (0..<6).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: depth * image) }
         let out = UnsafeMutablePointer<Float>.allocate(capacity: depth * image)
@@ -221,9 +223,6 @@ public final class TiltSeriesPhantom {
         try imageTilts(signal: images.signal, noise: images.noise)
         return images
     }
-
-    /// The geometry of projection and back-projection.
-    public var geometry: ParallelBeam { beam }
 
     /// Sections `sections` of the specimen: the cell's density in the ice, negated (dark protein).
     private func drawSpecimen(_ sections: Range<Int>, into out: UnsafeMutablePointer<Float>) {
