@@ -55,9 +55,11 @@ for phantom in "${PHANTOMS[@]}"; do
   read -r s0 n0 < <(scores "$dir" "$dir/full.mrc")
   # The best Gaussian for each truth.
   best_s=0; best_n=-99; sigma_s=; sigma_n=
+  declare -A gauss_s=() gauss_n=()
   for sigma in "${SIGMAS[@]}"; do
     "$BIN" gaussian --quiet --sigma "$sigma" "$dir/full.mrc" "$dir/g.mrc"
     read -r s n < <(scores "$dir" "$dir/g.mrc")
+    gauss_s[$sigma]=$s; gauss_n[$sigma]=$n
     if awk -v a="$s" -v b="$best_s" 'BEGIN { exit !(a > b) }'; then best_s=$s; sigma_s=$sigma; fi
     if awk -v a="$n" -v b="$best_n" 'BEGIN { exit !(a > b) }'; then best_n=$n; sigma_n=$sigma; fi
   done
@@ -67,8 +69,8 @@ for phantom in "${PHANTOMS[@]}"; do
       "$(awk -v a="$3" -v b="$best_s" 'BEGIN { print a / b }')" "$4" "$(awk -v a="$4" -v b="$best_n" 'BEGIN { print a - b }')" "$5"
   }
   row "noisy input" "" "$s0" "$n0" ""
-  row "best Gaussian for the specimen (σ $sigma_s)" "" "$best_s" "$(read -r _ n < <("$BIN" gaussian --quiet --sigma "$sigma_s" "$dir/full.mrc" "$dir/g.mrc" && scores "$dir" "$dir/g.mrc"); echo "$n")" ""
-  row "best Gaussian for the noise-free WBP (σ $sigma_n)" "" "$(read -r s _ < <("$BIN" gaussian --quiet --sigma "$sigma_n" "$dir/full.mrc" "$dir/g.mrc" && scores "$dir" "$dir/g.mrc"); echo "$s")" "$best_n" ""
+  row "best Gaussian for the specimen (σ $sigma_s)" "" "$best_s" "${gauss_n[$sigma_s]}" ""
+  row "best Gaussian for the noise-free WBP (σ $sigma_n)" "" "${gauss_s[$sigma_n]}" "$best_n" ""
   for path in "${PATHS_RUN[@]}"; do
     out="$dir/$path.mrc"; log="$dir/$path.log"
     case "$path" in

@@ -133,39 +133,49 @@ struct Synth: ParsableCommand {
             try refuseTerminalOutput(output)
             if let threads { Parallel.threads = threads }
             if let tiltSeries = try tilts.settings(phantom: settings) { return try runTiltSeries(tiltSeries, console: console) }
-            let destinations = [output] + [clean, halves].compactMap { $0 }
-            if Set(destinations).count < destinations.count {
+            let paths = [output] + [clean, halves].compactMap { $0 }
+            if Set(paths).count < paths.count {
                 throw FilterError.unsupported(
-                    source: "synth \(destinations.joined(separator: " "))", what: "two of the volumes (noisy, --clean, --halves) would go to the same place", hint: "give different paths")
+                    source: "synth \(paths.joined(separator: " "))", what: "two of the volumes (noisy, --clean, --halves) would go to the same place", hint: "give different paths")
             }
             let needed = PhantomGenerator.bytes(for: settings.size, secondHalf: halves != nil) + MemoryPlan.runtimeOverhead
             guard needed <= global.memoryBytes else {
                 throw FilterError.memoryBudget(what: "synth of \(settings.size) voxels (a slab of 32 sections and an output slab of 16)", needed: needed, budget: global.memoryBytes)
             }
             let generator = try PhantomGenerator(settings: settings)
-            var writers: [PhantomGenerator.Volume: any VolumeWriter] = [:]
-            do {
-                /// A writer for `path` whose first label says what the volume is (nil: the settings).
-                func writer(_ path: String, label: String? = nil) throws -> any VolumeWriter {
-                    var info = generator.info
-                    if let label { info.labels[0] = String("stdio-filter synth seed=\(settings.seed) \(label)".prefix(80)) }
-                    return try io.createOutput(path, info: info, operation: "synth", protecting: [], console: console)
-                }
-                writers[.noisy] = try writer(output)
-                if let clean { writers[.clean] = try writer(clean, label: "ground truth (no noise)") }
-                if let halves { writers[.secondHalf] = try writer(halves, label: "second half (independent noise)") }
+            /// The first label says what the volume is (nil: the settings).
+            let destinations: [(PhantomGenerator.Volume, String, String?)] = [(.noisy, output, nil)]
+                + (clean.map { [(.clean, $0, "ground truth (no noise)")] } ?? [])
+                + (halves.map { [(.secondHalf, $0, "second half (independent noise)")] } ?? [])
+            try writeVolumes(destinations, info: generator.info, seed: settings.seed, console: console) { write in
                 let progress = ProgressReporter(label: "synth \(settings.size)", total: 2 * settings.size.z, enabled: !global.quiet)
                 try generator.generate(clean: clean != nil, secondHalf: halves != nil, progress: progress.update) { volume, sections, values in
-                    try writers[volume]!.writeRows(sections.count * settings.size.y, from: values)
+                    try write(volume, sections.count * settings.size.y, values)
                 }
                 progress.finish()
-                try writers[.noisy]!.finish()
-                try writers[.clean]?.finish()
-                try writers[.secondHalf]?.finish()
-            } catch {
-                writers.values.forEach { $0.abort() }
-                throw error
             }
+        }
+    }
+
+    /// Opens a writer for each destination (`info` with the first label replaced by the
+    /// destination's own, when it has one), lets `generate` write rows to them by volume,
+    /// finishes them in order, and aborts them all (no output left) on any error.
+    func writeVolumes<Volume: Hashable>(
+        _ destinations: [(Volume, String, String?)], info: VolumeInfo, seed: UInt64, console: Console,
+        generate: (_ write: (Volume, Int, UnsafeMutablePointer<Float>) throws -> Void) throws -> Void
+    ) throws {
+        var writers: [Volume: any VolumeWriter] = [:]
+        do {
+            for (volume, path, label) in destinations {
+                var volumeInfo = info
+                if let label { volumeInfo.labels[0] = String("stdio-filter synth seed=\(seed) \(label)".prefix(80)) }
+                writers[volume] = try io.createOutput(path, info: volumeInfo, operation: "synth", protecting: [], console: console)
+            }
+            try generate { volume, rows, values in try writers[volume]!.writeRows(rows, from: values) }
+            for (volume, _, _) in destinations { try writers[volume]!.finish() }
+        } catch {
+            writers.values.forEach { $0.abort() }
+            throw error
         }
     }
 }

@@ -101,23 +101,15 @@ extension Synth {
         let phantom = try TiltSeriesPhantom(settings: settings)
         let counts = phantom.counts
         console.note("\(settings.scheme.angles.count) tilts \(settings.scheme.first)…\(settings.scheme.last)° (\(settings.scheme.order.rawValue)), \(settings.scheme.dosePerTilt) e/Å² each: \(Int(counts.max()!.rounded())) electrons per voxel at 0°, \(Int(counts.min()!.rounded())) at the highest tilt; \(settings.reconstruction.rawValue)")
-        var writers: [TiltSeriesPhantom.Volume: any VolumeWriter] = [:]
-        do {
-            for (volume, path) in destinations {
-                var info = phantom.info
-                info.labels[0] = String("stdio-filter synth seed=\(settings.phantom.seed) \(volume.rawValue) \(settings.scheme.first):\(settings.scheme.last):\(settings.scheme.step)".prefix(80))
-                writers[volume] = try io.createOutput(path, info: info, operation: "synth", protecting: [], console: console)
-            }
+        let scheme = settings.scheme
+        let labelled = destinations.map { ($0.0, $0.1, Optional("\($0.0.rawValue) \(scheme.first):\(scheme.last):\(scheme.step)")) }
+        try writeVolumes(labelled, info: phantom.info, seed: settings.phantom.seed, console: console) { write in
             let size = settings.phantom.size
             let progress = ProgressReporter(label: "synth --tilt-series \(size)", total: 3 * size.z, enabled: !global.quiet)
-            try phantom.generate(volumes: Set(writers.keys), progress: progress.update) { volume, sections, values in
-                try writers[volume]!.writeRows(sections.count * size.y, from: values)
+            try phantom.generate(volumes: Set(destinations.map(\.0)), progress: progress.update) { volume, sections, values in
+                try write(volume, sections.count * size.y, values)
             }
             progress.finish()
-            for (volume, _) in destinations { try writers[volume]!.finish() }
-        } catch {
-            writers.values.forEach { $0.abort() }
-            throw error
         }
     }
 }
