@@ -17,3 +17,4 @@ static inline int sf_dnnl_arg_diff_weights(void) { return DNNL_ARG_DIFF_WEIGHTS;
 static inline int sf_dnnl_arg_diff_bias(void) { return DNNL_ARG_DIFF_BIAS; }
 static inline int sf_dnnl_arg_from(void) { return DNNL_ARG_FROM; }
 static inline int sf_dnnl_arg_to(void) { return DNNL_ARG_TO; }
+static inline int sf_dnnl_arg_scratchpad(void) { return DNNL_ARG_SCRATCHPAD; }

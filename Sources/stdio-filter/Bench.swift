@@ -24,7 +24,7 @@ struct NetworkBench: ParsableCommand {
         abstract: "Time the S2S U-Net: median forward and training-step milliseconds, as one JSON line on stdout.",
         discussion: """
             A training step is what denoising repeats thousands of times: a Bernoulli-masked input
-            (batch 1), forward, masked MSE, backward and an Adam update. A forward pass is one
+            (batch 1 unless --batch), forward, masked MSE, backward and an Adam update. A forward pass is one
             ensemble sample of the prediction.
             Example: stdio-filter bench nn --preset lite --patch 32 --iterations 5
             """)
@@ -34,6 +34,9 @@ struct NetworkBench: ParsableCommand {
 
     @Option(help: ArgumentHelp("Cubic patch side in voxels (a multiple of 2^pools).", valueName: "n"))
     var patch: Int = 32
+
+    @Option(help: ArgumentHelp("Patches per step (s2s trains with 2; PyTorch's reference script times 1).", valueName: "n"))
+    var batch: Int = 1
 
     @Option(help: ArgumentHelp("Timed repetitions of each (after 2 warm-up runs).", valueName: "k"))
     var iterations: Int = 5
@@ -48,13 +51,14 @@ struct NetworkBench: ParsableCommand {
             throw ValidationError("--patch must be a multiple of \(multiple) between \(multiple) and 256 for the \(preset) net (got \(patch))")
         }
         guard (1...1000).contains(iterations) else { throw ValidationError("--iterations must be 1…1000 (got \(iterations))") }
+        guard (1...64).contains(batch) else { throw ValidationError("--batch must be 1…64 (got \(batch))") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
     func run() throws {
         if let threads { Parallel.threads = threads }
         let net = UNet(UNetConfiguration.preset(preset)!, seed: 0)
-        let shape = TensorShape(depth: patch, height: patch, width: patch, channels: 1)
+        let shape = TensorShape(batch: batch, depth: patch, height: patch, width: patch, channels: 1)
         let input = Tensor(shape), mask = Tensor(shape), gradient = Tensor(shape)
         let noise = RandomStream(seed: 1, stream: 0)
         for i in 0..<shape.count { input.data[i] = noise.normal(UInt64(i)) }
@@ -76,6 +80,6 @@ struct NetworkBench: ParsableCommand {
         }
         func median(_ v: [Double]) -> Double { v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2 }
         func ms(_ v: Double) -> String { String(Double(Int(v * 10)) / 10) }
-        print("{\"net\": \"\(preset)\", \"patch\": \(patch), \"threads\": \(Parallel.threads), \"parameters\": \(net.parameterCount), \"forward_ms\": \(ms(median(forward))), \"train_step_ms\": \(ms(median(train))), \"blas\": \"\(BLASBackend.coreName)\"}")
+        print("{\"net\": \"\(preset)\", \"patch\": \(patch), \"batch\": \(batch), \"threads\": \(Parallel.threads), \"parameters\": \(net.parameterCount), \"forward_ms\": \(ms(median(forward))), \"train_step_ms\": \(ms(median(train))), \"blas\": \"\(BLASBackend.coreName)\"}")
     }
 }

@@ -84,6 +84,7 @@ final class DNNLPrimitive {
     let descriptor: dnnl_primitive_desc_t
     let primitive: dnnl_primitive_t
 
+    /// A primitive of `descriptor`, which it owns from now on.
     init(_ descriptor: dnnl_primitive_desc_t) throws {
         self.descriptor = descriptor
         var p: dnnl_primitive_t?
@@ -114,14 +115,21 @@ final class DNNLPrimitive {
         dnnl_primitive_desc_destroy(descriptor)
     }
 
+    /// oneDNN's name of the kernel it chose ("jit:avx512_core", "x64:gemm:jit", …).
+    var implementation: String {
+        var name: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &name) == dnnl_success, let name else { return "" }
+        return String(cString: name)
+    }
+
     /// The layout the primitive wants for `what` (dnnl_query_src_md, …).
     func layout(_ what: dnnl_query_t) -> dnnl_memory_desc_t {
         dnnl_primitive_desc_query_md(descriptor, what, 0)!.pointee
     }
 
-    /// Runs on `stream` with `Parallel.threads` threads and waits.
-    func execute(_ stream: dnnl_stream_t, _ arguments: [(Int32, DNNLMemory)]) {
-        omp_set_num_threads(Int32(Parallel.threads))
+    /// Runs on `stream` with `threads` OpenMP threads (default `Parallel.threads`) and waits.
+    func execute(_ stream: dnnl_stream_t, _ arguments: [(Int32, DNNLMemory)], threads: Int = Parallel.threads) {
+        omp_set_num_threads(Int32(threads))
         let args = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }
         let status = dnnl_primitive_execute(primitive, stream, Int32(args.count), args)
         precondition(status == dnnl_success, "oneDNN execute failed (\(status))")
@@ -151,22 +159,74 @@ final class OneDNNConvolutionPlan {
 
     /// What the backward passes need.
     private final class Training {
-        let data: DNNLPrimitive, weights: DNNLPrimitive
+        let data: DNNLPrimitive
         let dataWeights: DNNLMemory, toDataWeights: DNNLPrimitive?
-        let diffWeights: DNNLMemory, userDiffWeights: DNNLMemory, fromDiffWeights: DNNLPrimitive?
-        let diffBias: DNNLMemory
-        /// One sample of the input and of the output gradient, for the weight gradient.
-        let sampleSource: DNNLMemory, sampleDestination: DNNLMemory
+        /// The weight gradient's primitives, one per worker (see ``makeWeightGradient()``).
+        let weightGradient: [WeightGradient]
+        /// Threads each weight-gradient primitive runs with.
+        let weightGradientThreads: Int
+        /// Each sample's weight gradient (`[tap][ci][co]`) then bias gradient, summed in sample order.
+        let sampleGradients: UnsafeMutablePointer<Float>
         /// The input gradient before it is added to another (``Convolution3D/backward`` with `accumulate`).
         var sum: UnsafeMutablePointer<Float>?
-        init(data: DNNLPrimitive, weights: DNNLPrimitive, dataWeights: DNNLMemory, toDataWeights: DNNLPrimitive?,
-             diffWeights: DNNLMemory, userDiffWeights: DNNLMemory, fromDiffWeights: DNNLPrimitive?, diffBias: DNNLMemory,
-             sampleSource: DNNLMemory, sampleDestination: DNNLMemory) {
-            (self.data, self.weights, self.dataWeights, self.toDataWeights) = (data, weights, dataWeights, toDataWeights)
-            (self.diffWeights, self.userDiffWeights, self.fromDiffWeights, self.diffBias) = (diffWeights, userDiffWeights, fromDiffWeights, diffBias)
-            (self.sampleSource, self.sampleDestination) = (sampleSource, sampleDestination)
+        init(data: DNNLPrimitive, dataWeights: DNNLMemory, toDataWeights: DNNLPrimitive?,
+             weightGradient: [WeightGradient], weightGradientThreads: Int, sampleGradients: Int) {
+            (self.data, self.dataWeights, self.toDataWeights) = (data, dataWeights, toDataWeights)
+            (self.weightGradient, self.weightGradientThreads) = (weightGradient, weightGradientThreads)
+            self.sampleGradients = .allocate(capacity: sampleGradients)
         }
-        deinit { sum?.deallocate() }
+        deinit {
+            sum?.deallocate()
+            sampleGradients.deallocate()
+        }
+    }
+
+    /// One worker's backward-weights primitive for one sample, its stream and its buffers.
+    private final class WeightGradient {
+        let primitive: DNNLPrimitive, stream: dnnl_stream_t
+        /// The gradient in the primitive's layout, and our `[tap][ci][co]` view of a sample's slot
+        /// (the same memory when the primitive takes our layout).
+        let diffWeights: DNNLMemory, userDiffWeights: DNNLMemory, fromDiffWeights: DNNLPrimitive?
+        let diffBias: DNNLMemory
+        /// One sample of the input and of the output gradient.
+        let sampleSource: DNNLMemory, sampleDestination: DNNLMemory
+        /// The primitive's scratch (im2col columns, partial sums).
+        let scratch: DNNLMemory
+
+        init(_ primitive: DNNLPrimitive, userLayout: dnnl_memory_desc_t, biasLayout: dnnl_memory_desc_t,
+             sourceLayout: dnnl_memory_desc_t, destinationLayout: dnnl_memory_desc_t) throws {
+            self.primitive = primitive
+            var s: dnnl_stream_t?
+            try OneDNN.check(dnnl_stream_create(&s, OneDNN.engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream_create")
+            stream = s!
+            let diffLayout = primitive.layout(dnnl_query_diff_weights_md)
+            fromDiffWeights = try DNNLPrimitive.reorder(from: diffLayout, to: userLayout)
+            userDiffWeights = try DNNLMemory(userLayout, allocate: false)
+            diffWeights = fromDiffWeights == nil ? userDiffWeights : try DNNLMemory(diffLayout, allocate: true)
+            diffBias = try DNNLMemory(biasLayout, allocate: false)
+            sampleSource = try DNNLMemory(sourceLayout, allocate: false)
+            sampleDestination = try DNNLMemory(destinationLayout, allocate: false)
+            scratch = try DNNLMemory(primitive.layout(dnnl_query_scratchpad_md), allocate: true)
+        }
+
+        deinit { dnnl_stream_destroy(stream) }
+
+        /// Writes the weight gradient of one sample (`x`, `dy`) into `weights` (`[tap][ci][co]`)
+        /// and its bias gradient into `bias`, with `threads` threads.
+        func run(x: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                 weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?, threads: Int) {
+            sampleSource.point(at: x)
+            sampleDestination.point(at: dy)
+            userDiffWeights.point(at: weights)
+            var arguments = [(sf_dnnl_arg_src(), sampleSource), (sf_dnnl_arg_diff_dst(), sampleDestination),
+                             (sf_dnnl_arg_diff_weights(), diffWeights), (sf_dnnl_arg_scratchpad(), scratch)]
+            if let bias {
+                diffBias.point(at: bias)
+                arguments.append((sf_dnnl_arg_diff_bias(), diffBias))
+            }
+            primitive.execute(stream, arguments, threads: threads)
+            fromDiffWeights?.execute(stream, [(sf_dnnl_arg_from(), diffWeights), (sf_dnnl_arg_to(), userDiffWeights)], threads: threads)
+        }
     }
 
     private static let strides: [Int64] = [1, 1, 1], padding: [Int64] = [1, 1, 1]
@@ -221,17 +281,37 @@ final class OneDNNConvolutionPlan {
 
     private func makeTraining() throws -> Training {
         omp_set_num_threads(Int32(Parallel.threads))
-        var (src, wei, bia, dst) = (sourceLayout, anyWeightsLayout, biasLayout, destinationLayout)
+        var (src, wei, dst) = (sourceLayout, anyWeightsLayout, destinationLayout)
         let hint = forward.descriptor
-        var dd = dnnl_convolution_desc_t(), wd = dnnl_convolution_desc_t()
+        var dd = dnnl_convolution_desc_t()
         try OneDNN.check(
             dnnl_convolution_backward_data_desc_init(&dd, dnnl_convolution_direct, &src, &wei, &dst, Self.strides, Self.padding, Self.padding),
             "convolution_backward_data_desc_init")
-        var dpd: dnnl_primitive_desc_t?, wpd: dnnl_primitive_desc_t?
+        var dpd: dnnl_primitive_desc_t?
         try OneDNN.check(dnnl_primitive_desc_create(&dpd, &dd, nil, OneDNN.engine, hint), "primitive_desc_create (backward data)")
         let data = try DNNLPrimitive(dpd!)
-        // The weight gradient of one sample (its own forward descriptor as the hint).
+        // Backward-data usually wants the forward pass's weight layout: then it reads that copy.
+        let dataLayout = data.layout(dnnl_query_weights_md)
+        let shared = forwardWeights.sameLayout(as: dataLayout)
+        let (weightGradient, threads) = try makeWeightGradient()
+        return Training(
+            data: data,
+            dataWeights: shared ? forwardWeights : try DNNLMemory(dataLayout, allocate: true),
+            toDataWeights: shared ? nil : try DNNLPrimitive.reorder(from: userWeightsLayout, to: dataLayout),
+            weightGradient: weightGradient, weightGradientThreads: threads,
+            sampleGradients: shape.batch * (27 * inputChannels * outputChannels + outputChannels))
+    }
+
+    /// A backward-weights primitive for one sample (its own forward descriptor as the hint), made
+    /// for `threads` threads (oneDNN sizes its work split and scratch when it makes one), its
+    /// scratch ours: oneDNN's own is per thread, made on the thread that makes the primitive, and
+    /// this one runs on a worker thread.
+    private func makeWeightGradientPrimitive(threads: Int) throws -> DNNLPrimitive {
+        omp_set_num_threads(Int32(threads))
+        defer { omp_set_num_threads(Int32(Parallel.threads)) }
+        var (wei, bia) = (anyWeightsLayout, biasLayout)
         var (sampleSource, sampleDestination) = (sampleSourceLayout, sampleDestinationLayout)
+        var wd = dnnl_convolution_desc_t()
         try withUnsafeMutablePointer(to: &bia) { b in
             try OneDNN.check(
                 dnnl_convolution_backward_weights_desc_init(
@@ -240,24 +320,32 @@ final class OneDNNConvolutionPlan {
         }
         let sampleForward = try Self.makeForward(
             source: sampleSourceLayout, destination: sampleDestinationLayout, weights: anyWeightsLayout, bias: hasBias ? biasLayout : nil)
-        try OneDNN.check(dnnl_primitive_desc_create(&wpd, &wd, nil, OneDNN.engine, sampleForward.descriptor), "primitive_desc_create (backward weights)")
-        let weights = try DNNLPrimitive(wpd!)
-        // Backward-data usually wants the forward pass's weight layout: then it reads that copy.
-        let dataLayout = data.layout(dnnl_query_weights_md)
-        let shared = forwardWeights.sameLayout(as: dataLayout)
-        let diffLayout = weights.layout(dnnl_query_diff_weights_md)
-        let userDiffWeights = try DNNLMemory(userWeightsLayout, allocate: true)
-        let fromDiffWeights = try DNNLPrimitive.reorder(from: diffLayout, to: userWeightsLayout)
-        return Training(
-            data: data, weights: weights,
-            dataWeights: shared ? forwardWeights : try DNNLMemory(dataLayout, allocate: true),
-            toDataWeights: shared ? nil : try DNNLPrimitive.reorder(from: userWeightsLayout, to: dataLayout),
-            diffWeights: fromDiffWeights == nil ? userDiffWeights : try DNNLMemory(diffLayout, allocate: true),
-            userDiffWeights: userDiffWeights,
-            fromDiffWeights: fromDiffWeights,
-            diffBias: try DNNLMemory(biasLayout, allocate: true),
-            sampleSource: try DNNLMemory(sampleSourceLayout, allocate: false),
-            sampleDestination: try DNNLMemory(sampleDestinationLayout, allocate: false))
+        var attributes: dnnl_primitive_attr_t?
+        try OneDNN.check(dnnl_primitive_attr_create(&attributes), "primitive_attr_create")
+        defer { dnnl_primitive_attr_destroy(attributes) }
+        try OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "primitive_attr_set_scratchpad_mode")
+        var wpd: dnnl_primitive_desc_t?
+        try OneDNN.check(dnnl_primitive_desc_create(&wpd, &wd, attributes, OneDNN.engine, sampleForward.descriptor), "primitive_desc_create (backward weights)")
+        return try DNNLPrimitive(wpd!)
+    }
+
+    /// The weight gradient of one sample: one primitive
+    /// on all threads, or, when oneDNN chose its GEMM-based kernel (on CPUs without AVX-512),
+    /// one single-threaded primitive per worker, the samples spread over them. That kernel
+    /// splits its sum over voxels between threads, so its result depends on the thread count
+    /// (measured on an AVX2-only EPYC); one thread per sample keeps training independent of it
+    /// and both cores busy.
+    private func makeWeightGradient() throws -> ([WeightGradient], threads: Int) {
+        let first = try makeWeightGradientPrimitive(threads: Parallel.threads)
+        let perSample = first.implementation.contains("gemm")
+        let primitives = perSample
+            ? try (0..<min(shape.batch, Parallel.threads)).map { _ in try makeWeightGradientPrimitive(threads: 1) }
+            : [first]
+        let gradients = try primitives.map {
+            try WeightGradient($0, userLayout: userWeightsLayout, biasLayout: biasLayout,
+                               sourceLayout: sampleSourceLayout, destinationLayout: sampleDestinationLayout)
+        }
+        return (gradients, perSample ? 1 : Parallel.threads)
     }
 
     /// Reorders `kernel` (`[tap][ci][co]`) into the primitives' layouts when it changed.
@@ -297,20 +385,22 @@ final class OneDNNConvolutionPlan {
         }
         let t = training!
         updateWeights(kernel, version: version)
-        let count = 27 * inputChannels * outputChannels
+        // Sample by sample into separate slots, then summed in sample order.
+        let count = 27 * inputChannels * outputChannels, slot = count + outputChannels
         let (inputStride, outputStride) = (shape.voxelsPerSample * inputChannels, shape.voxelsPerSample * outputChannels)
+        let slots = t.sampleGradients, threads = t.weightGradientThreads, workers = t.weightGradient
+        Parallel.forEachPiece(shape.batch, maximumPieces: workers.count) { worker, samples in
+            for sample in samples {
+                workers[worker].run(
+                    x: x + sample * inputStride, dy: dy + sample * outputStride,
+                    weights: slots + sample * slot, bias: hasBias ? slots + sample * slot + count : nil, threads: threads)
+            }
+        }
         for sample in 0..<shape.batch {
-            t.sampleSource.point(at: x + sample * inputStride)
-            t.sampleDestination.point(at: dy + sample * outputStride)
-            var arguments = [(sf_dnnl_arg_src(), t.sampleSource), (sf_dnnl_arg_diff_dst(), t.sampleDestination), (sf_dnnl_arg_diff_weights(), t.diffWeights)]
-            if hasBias { arguments.append((sf_dnnl_arg_diff_bias(), t.diffBias)) }
-            t.weights.execute(stream, arguments)
-            t.fromDiffWeights?.execute(stream, [(sf_dnnl_arg_from(), t.diffWeights), (sf_dnnl_arg_to(), t.userDiffWeights)])
-            let g = t.userDiffWeights.data
+            let g = slots + sample * slot
             for i in 0..<count { kernelGradient[i] += g[i] }
             if let biasGradient {
-                let db = t.diffBias.data
-                for o in 0..<outputChannels { biasGradient[o] += db[o] }
+                for o in 0..<outputChannels { biasGradient[o] += g[count + o] }
             }
         }
         destination.point(at: dy)
