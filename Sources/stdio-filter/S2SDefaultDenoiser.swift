@@ -4,10 +4,14 @@ import S2SFilter
 import StageCatalog
 import Tomography
 
-/// What `s2s` runs by default (`--tilts detect`): the split of a weighted back-projection and the
-/// Wiener filter of the spectrum its halves share when the input is one (a tilt series shows in
-/// its power spectrum and the back-projection of those tilts fits it), Self2Self with masks
-/// otherwise.
+/// What `s2s` runs by default: `n2n` on the even and odd halves that the reconstruction program
+/// wrote beside the input (`--halves auto`, ``ReconstructionHalves``); else (`--tilts detect`) the
+/// split of a weighted back-projection and the Wiener filter of the spectrum its halves share
+/// when the input is one (a tilt series shows in its power spectrum and the back-projection of
+/// those tilts fits it); Self2Self with masks otherwise.
+///
+/// Halves are used unless the user chose otherwise: `--halves none`, `--tilts` other than
+/// detect, `--model`, or a parameter of the masks (the network's parameters apply to n2n).
 ///
 /// The input is probed only when the user left the choice to s2s (no `--tilts` and no network
 /// parameter, or `--tilts detect` given: network parameters then apply only to masks), on a
@@ -20,6 +24,8 @@ struct S2SDefaultDenoiser {
     var input: String
     /// The split denoiser, with the geometry the probe found; nil for masks.
     var tiltSplit: TiltSplitDenoiser?
+    /// The halves found beside the input, for n2n.
+    var halves: ReconstructionHalves?
     /// The copy of stdin (standard input is a duplicate of its descriptor).
     private var spool: ScratchFile?
 
@@ -27,6 +33,11 @@ struct S2SDefaultDenoiser {
     static func choose(given: [(String, String)], input: String, output: String, global: GlobalOptions, chain: ChainOptions, io: IOOptions) throws -> S2SDefaultDenoiser? {
         let tilts = given.last(where: { $0.0 == "tilts" })?.1
         let network = given.map(\.0).filter { !S2SFactory.tiltParameters.contains($0) }
+        if let halves = findHalves(given: given, input: input, tilts: tilts, quiet: global.quiet) {
+            var choice = S2SDefaultDenoiser(input: halves.even)
+            choice.halves = halves
+            return choice
+        }
         // Network parameters choose masks, unless --tilts detect asks for the probe anyway.
         guard tilts == "detect" || (tilts == nil && network.isEmpty), chain.zrange == nil else { return nil }
         let console = Console(command: S2SFactory.name, quiet: global.quiet)
@@ -48,6 +59,24 @@ struct S2SDefaultDenoiser {
             }
         }
         return choice
+    }
+
+    /// The halves beside `input` when the user left the choice to s2s, and what they are (stderr).
+    private static func findHalves(given: [(String, String)], input: String, tilts: String?, quiet: Bool) -> ReconstructionHalves? {
+        let names = Set(given.map(\.0))
+        guard input != "-", given.last(where: { $0.0 == "halves" })?.1 ?? "auto" == "auto", tilts == nil || tilts == "detect",
+              names.isDisjoint(with: S2SFactory.maskParameters), let halves = ReconstructionHalves.find(beside: input) else { return nil }
+        Console(command: S2SFactory.name, quiet: quiet).note(
+            "two halves beside \(input) (\(halves.convention)): n2n trained on \(halves.even) and \(halves.odd), each towards the other, predicts the tomogram (--halves none for the input alone)")
+        return halves
+    }
+
+    /// The `n2n` stage for ``halves``, with the parameters given to s2s that n2n has.
+    func halvesStage(given: [(String, String)], quiet: Bool) throws -> any Stage {
+        let n2n = Set(N2NFactory.parameters.map(\.name))
+        return try makeStages(command: S2SFactory.name, quiet: quiet) {
+            try stageRegistry.makeChain([ChainSpec.Element(name: N2NFactory.name, parameters: given.filter { n2n.contains($0.0) })])
+        }[0]
     }
 
     /// Puts standard input at the start of `spool` (first making it a duplicate of it).

@@ -38,17 +38,24 @@ struct StageCommand<Factory: StageFactory>: ParsableCommand {
 /// `FIRST SECOND [OUTPUT]`, or `--pair SECOND FIRST [OUTPUT]`.
 func runStage(named name: String, arguments: [String], global: GlobalOptions, chainOptions: ChainOptions, io: IOOptions) throws {
     var (given, paths) = try splitStageArguments(arguments)
-    // s2s by default: split a weighted back-projection into its alternate tilts, else masks.
+    // s2s by default: n2n on the halves beside the input, else split a weighted back-projection
+    // into its alternate tilts, else masks.
     let defaultDenoiser = name == S2SFactory.name && paths.count <= 2
         ? try S2SDefaultDenoiser.choose(
             given: given, input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-", global: global, chain: chainOptions, io: io) : nil
     if let defaultDenoiser {
         if paths.isEmpty { paths = [defaultDenoiser.input] } else { paths[0] = defaultDenoiser.input }
     }
-    let stage = try defaultDenoiser?.tiltSplit ?? makeStages(command: name, quiet: global.quiet) {
-        try stageRegistry.makeChain([ChainSpec.Element(name: name, parameters: given)])
-    }[0]
     var options = chainOptions
+    let stage: any Stage
+    if let defaultDenoiser, let halves = defaultDenoiser.halves {
+        stage = try defaultDenoiser.halvesStage(given: given, quiet: global.quiet)
+        options.pair = halves.odd
+    } else {
+        stage = try defaultDenoiser?.tiltSplit ?? makeStages(command: name, quiet: global.quiet) {
+            try stageRegistry.makeChain([ChainSpec.Element(name: name, parameters: given)])
+        }[0]
+    }
     if (stage as? PairedInputStage)?.takesSecondInput == true, options.pair == nil {
         guard paths.count >= 2 else {
             throw ValidationError("\(name) takes two inputs, the two halves: \(name) [--<parameter> <value> …] FIRST SECOND [OUTPUT] (or --pair SECOND)")
@@ -58,7 +65,9 @@ func runStage(named name: String, arguments: [String], global: GlobalOptions, ch
     guard paths.count <= 2 else {
         throw ValidationError("too many paths: \(paths.joined(separator: " ")) (give at most an input and an output)")
     }
-    let operation = ([name] + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
+    // The header's label says what ran: n2n on the halves, when s2s found them.
+    let halves = defaultDenoiser?.halves.map { ["n2n", "halves=\($0.even),\($0.odd)"] }
+    let operation = ((halves ?? [name]) + given.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
     try withExtendedLifetime(defaultDenoiser) {
         try ChainRunner.run(
             stages: [stage], input: paths.first ?? "-", output: paths.count > 1 ? paths[1] : "-",

@@ -55,6 +55,37 @@ struct N2NEndToEndTests {
         #expect((Double(String(decoding: compare.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1) < 1e-4, "\(compare.stderr)")
     }
 
+    @Test("s2s on a tomogram with AreTomo3 or Warp halves beside it runs n2n on them (stderr says so); --halves none, a mask parameter or stdin keep s2s")
+    func halvesBesideTheInput() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let quick = "--quiet \(Self.quick) --patches 8"
+        let run = try shell("""
+            $B synth --quiet --size 40x36x24 ts_Vol.mrc --halves ts_EVN_Vol.mrc &&
+            $B synth --quiet --size 40x36x24 --seed 9 ts_ODD_Vol.mrc &&
+            mkdir -p rec/even rec/odd && cp ts_EVN_Vol.mrc rec/even/t.mrc && cp ts_ODD_Vol.mrc rec/odd/t.mrc && cp ts_Vol.mrc rec/t.mrc &&
+            $B n2n \(quick) ts_EVN_Vol.mrc ts_ODD_Vol.mrc n2n.mrc &&
+            $B s2s \(Self.quick) --patches 8 ts_Vol.mrc aretomo.mrc 2> aretomo.log &&
+            $B s2s \(quick) rec/t.mrc warp.mrc &&
+            $B s2s \(quick) --halves none --distill 0 --samples 2 ts_Vol.mrc none.mrc &&
+            $B s2s \(quick) --mask point --distill 0 --samples 2 ts_Vol.mrc point.mrc &&
+            $B s2s \(quick) --mask point --distill 0 --samples 2 --halves none ts_Vol.mrc point-none.mrc &&
+            $B s2s \(quick) --halves none - < ts_Vol.mrc > stdin-none.mrc &&
+            $B s2s \(quick) - < ts_Vol.mrc > stdin.mrc
+            """, in: dir)
+        try #require(run.status == 0, "\(run.stderr)")
+        func voxels(_ name: String) throws -> Data { try Data(contentsOf: dir.appendingPathComponent(name)).dropFirst(1024) }
+        let log = try String(contentsOf: dir.appendingPathComponent("aretomo.log"), encoding: .utf8)
+        #expect(log.contains("two halves beside ts_Vol.mrc (AreTomo3)") && log.contains("ts_EVN_Vol.mrc and ts_ODD_Vol.mrc"), "\(log)")
+        let reference = try voxels("n2n.mrc")
+        #expect(try voxels("aretomo.mrc") == reference)
+        #expect(try voxels("warp.mrc") == reference)
+        // The user's choice: the input alone (masks, since this is no back-projection).
+        #expect(try voxels("none.mrc") != reference)
+        #expect(try voxels("point.mrc") == voxels("point-none.mrc"))
+        #expect(try voxels("stdin.mrc") == voxels("stdin-none.mrc"))
+    }
+
     @Test("a split run (--zrange parts with a saved model and stats) equals the single run")
     func splitRun() throws {
         let dir = try makeTemporaryDirectory()

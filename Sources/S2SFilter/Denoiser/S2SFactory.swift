@@ -62,6 +62,7 @@ public enum S2SFactory: StageFactory {
         StageParameter("distill-minutes", .number(0...10_000), default: S2SParameters.text(S2SParameters.defaults.distillMinutes), unit: "min", help: "distillation time at most"),
         StageParameter("distill-lr", .number(1e-7...1), default: S2SParameters.text(S2SParameters.defaults.distillLearningRate), help: "Adam learning rate of the distillation"),
         StageParameter("distill-blocks", .integer(1...100_000), default: S2SParameters.text(S2SParameters.defaults.distillBlocks), help: "blocks cut from the volume during the prepass, predicted by the ensemble, that the distilled network learns from"),
+        StageParameter("halves", .choice(["auto", "none"]), default: "auto", help: "auto: when the program that reconstructed the input wrote its even and odd halves beside it (AreTomo3: NAME_EVN_Vol.mrc and NAME_ODD_Vol.mrc beside NAME_Vol.mrc; Warp: even/NAME.mrc and odd/NAME.mrc), the s2s command trains n2n on them instead (the best denoiser measured against a known specimen), unless --tilts, --model or a mask parameter is given; none: the input alone"),
         StageParameter("tilts", .path, default: "detect", help: "a weighted back-projection's tilt angles (FIRST:LAST:STEP, a .tlt file, or auto: found in its power spectrum): split it into the reconstructions of alternate tilts and filter it by the spectrum they share, instead of masks; detect: auto when a tilt series is found and no network parameter is given, else masks; none: masks"),
         StageParameter("tilt-axis", .choice(["auto", "y", "x"]), default: "auto", help: "with --tilts: the tilt axis in the volume (auto: the one that fits)"),
         StageParameter("max-residual", .number(0.001...1), default: "0.05", help: "with --tilts: refuse a volume the back-projection fits worse than this"),
@@ -72,15 +73,22 @@ public enum S2SFactory: StageFactory {
         StageParameter("split-minutes", .number(0...10_000), default: S2SParameters.text(S2SParameters.defaults.trainMinutes), unit: "min", help: "with --split-refine network: training time at most"),
     ] + S2SParameters.tiling
 
-    /// The parameters that `s2s --tilts` reads (the split and its filter; the others set the network).
-    public static let tiltParameters: Set<String> = ["tilts", "tilt-axis", "max-residual", "spectrum-bins", "split-depth", "split-refine", "split-steps", "split-minutes"]
+    /// The parameters that `s2s --tilts` reads (the split and its filter; the others set the
+    /// network), and `--halves` (the s2s command's choice of halves beside the input).
+    public static let tiltParameters: Set<String> = ["halves", "tilts", "tilt-axis", "max-residual", "spectrum-bins", "split-depth", "split-refine", "split-steps", "split-minutes"]
+
+    /// The parameters of Self2Self's masks and ensemble alone (`n2n` has the others), and
+    /// `--model` (an s2s model): given, they choose s2s over halves found beside the input.
+    public static var maskParameters: Set<String> {
+        Set(parameters.map(\.name)).subtracting(N2NFactory.parameters.map(\.name)).subtracting(tiltParameters).union(["model"])
+    }
 
     public static func make(_ p: StageParameters) throws -> any Stage {
         let tilts = p.text("tilts")
         if tilts != "none", tilts != "detect" { return try makeTiltSplit(p) }
         // The split's parameters are checked whichever denoiser runs (a bad value must not wait
         // for its input, in a chain either).
-        _ = (try p.choice("tilt-axis"), try p.number("max-residual"), try p.integer("spectrum-bins"), try splitDepth(p), try splitRefiner(p))
+        _ = (try p.choice("halves"), try p.choice("tilt-axis"), try p.number("max-residual"), try p.integer("spectrum-bins"), try splitDepth(p), try splitRefiner(p))
         var s = try S2SParameters.settings(p)
         // Every parameter is checked, whichever the mask uses.
         let (maskName, block, line, threshold) = (try p.choice("mask"), try p.integer("block"), try p.integer("line"), try p.number("noise-threshold"))
