@@ -145,9 +145,6 @@ final class OneDNNConvolutionPlan {
     let inputChannels: Int, outputChannels: Int, hasBias: Bool
     private let stream: dnnl_stream_t
     private let sourceLayout: dnnl_memory_desc_t, destinationLayout: dnnl_memory_desc_t
-    /// One sample's: the weight gradient is computed sample by sample and summed in order, as
-    /// oneDNN's sum over a batch depends on the thread count.
-    private let sampleSourceLayout: dnnl_memory_desc_t, sampleDestinationLayout: dnnl_memory_desc_t
     private let userWeightsLayout: dnnl_memory_desc_t, anyWeightsLayout: dnnl_memory_desc_t, biasLayout: dnnl_memory_desc_t
     private let forward: DNNLPrimitive
     private let source: DNNLMemory, destination: DNNLMemory, userWeights: DNNLMemory, bias: DNNLMemory
@@ -161,27 +158,47 @@ final class OneDNNConvolutionPlan {
     private final class Training {
         let data: DNNLPrimitive
         let dataWeights: DNNLMemory, toDataWeights: DNNLPrimitive?
-        /// The weight gradient's primitives, one per worker (see ``makeWeightGradient()``).
-        let weightGradient: [WeightGradient]
+        /// The weight gradient's primitives: for each worker, one per piece of a sample
+        /// (``pieces``; see ``makeWeightGradient()``).
+        let weightGradient: [[WeightGradient]]
+        /// The pieces of one sample whose weight gradients are computed apart and summed in order.
+        let pieces: [SamplePiece]
         /// Threads each weight-gradient primitive runs with.
         let weightGradientThreads: Int
-        /// Each sample's weight gradient (`[tap][ci][co]`) then bias gradient, summed in sample order.
-        let sampleGradients: UnsafeMutablePointer<Float>
+        /// Each piece's weight gradient (`[tap][ci][co]`) then bias gradient, summed in order.
+        let pieceGradients: UnsafeMutablePointer<Float>
         /// The input gradient before it is added to another (``Convolution3D/backward`` with `accumulate`).
         var sum: UnsafeMutablePointer<Float>?
         init(data: DNNLPrimitive, dataWeights: DNNLMemory, toDataWeights: DNNLPrimitive?,
-             weightGradient: [WeightGradient], weightGradientThreads: Int, sampleGradients: Int) {
+             weightGradient: [[WeightGradient]], pieces: [SamplePiece], weightGradientThreads: Int, gradientFloats: Int) {
             (self.data, self.dataWeights, self.toDataWeights) = (data, dataWeights, toDataWeights)
-            (self.weightGradient, self.weightGradientThreads) = (weightGradient, weightGradientThreads)
-            self.sampleGradients = .allocate(capacity: sampleGradients)
+            (self.weightGradient, self.pieces, self.weightGradientThreads) = (weightGradient, pieces, weightGradientThreads)
+            pieceGradients = .allocate(capacity: gradientFloats)
         }
         deinit {
             sum?.deallocate()
-            sampleGradients.deallocate()
+            pieceGradients.deallocate()
         }
     }
 
-    /// One worker's backward-weights primitive for one sample, its stream and its buffers.
+    /// A slab of sections of one sample: the output planes whose weight gradient it sums, and the
+    /// input planes they see (one more on each side inside the sample, zero padding outside).
+    struct SamplePiece {
+        let outputPlanes: Range<Int>, inputPlanes: Range<Int>
+        /// Zero planes before and after the input planes (1 at the sample's faces, else 0).
+        var paddingBefore: Int { outputPlanes.lowerBound == inputPlanes.lowerBound ? 1 : 0 }
+        var paddingAfter: Int { outputPlanes.upperBound == inputPlanes.upperBound ? 1 : 0 }
+
+        /// The whole sample (one piece) or its two halves along D.
+        static func pieces(depth: Int, split: Bool) -> [SamplePiece] {
+            guard split, depth >= 2 else { return [SamplePiece(outputPlanes: 0..<depth, inputPlanes: 0..<depth)] }
+            let middle = depth / 2
+            return [SamplePiece(outputPlanes: 0..<middle, inputPlanes: 0..<middle + 1),
+                    SamplePiece(outputPlanes: middle..<depth, inputPlanes: middle - 1..<depth)]
+        }
+    }
+
+    /// One worker's backward-weights primitive for one sample piece, its stream and its buffers.
     private final class WeightGradient {
         let primitive: DNNLPrimitive, stream: dnnl_stream_t
         /// The gradient in the primitive's layout, and our `[tap][ci][co]` view of a sample's slot
@@ -211,7 +228,7 @@ final class OneDNNConvolutionPlan {
 
         deinit { dnnl_stream_destroy(stream) }
 
-        /// Writes the weight gradient of one sample (`x`, `dy`) into `weights` (`[tap][ci][co]`)
+        /// Writes the weight gradient of one piece (`x`, `dy` at its first planes) into `weights` (`[tap][ci][co]`)
         /// and its bias gradient into `bias`, with `threads` threads.
         func run(x: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
                  weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?, threads: Int) {
@@ -243,8 +260,6 @@ final class OneDNNConvolutionPlan {
         let (n, d, h, w) = (Int64(shape.batch), Int64(shape.depth), Int64(shape.height), Int64(shape.width))
         sourceLayout = try OneDNN.descriptor([n, Int64(cin), d, h, w], dnnl_ndhwc)
         destinationLayout = try OneDNN.descriptor([n, Int64(cout), d, h, w], dnnl_ndhwc)
-        sampleSourceLayout = try OneDNN.descriptor([1, Int64(cin), d, h, w], dnnl_ndhwc)
-        sampleDestinationLayout = try OneDNN.descriptor([1, Int64(cout), d, h, w], dnnl_ndhwc)
         userWeightsLayout = try OneDNN.descriptor([Int64(cout), Int64(cin), 3, 3, 3], dnnl_dhwio)
         anyWeightsLayout = try OneDNN.descriptor([Int64(cout), Int64(cin), 3, 3, 3], dnnl_format_tag_any)
         biasLayout = try OneDNN.descriptor([Int64(cout)], dnnl_x)
@@ -259,9 +274,11 @@ final class OneDNNConvolutionPlan {
         forwardWeights = toForwardWeights == nil ? userWeights : try DNNLMemory(chosen, allocate: true)
     }
 
-    /// A forward convolution primitive (3×3×3, stride 1, "same" padding) for these layouts.
+    /// A forward convolution primitive (3×3×3, stride 1, "same" padding unless other paddings
+    /// are given, before and after along D, H, W) for these layouts.
     private static func makeForward(
-        source: dnnl_memory_desc_t, destination: dnnl_memory_desc_t, weights: dnnl_memory_desc_t, bias: dnnl_memory_desc_t?
+        source: dnnl_memory_desc_t, destination: dnnl_memory_desc_t, weights: dnnl_memory_desc_t, bias: dnnl_memory_desc_t?,
+        paddingBefore: [Int64] = padding, paddingAfter: [Int64] = padding
     ) throws -> DNNLPrimitive {
         var fd = dnnl_convolution_desc_t()
         var (src, wei, dst) = (source, weights, destination)
@@ -270,7 +287,7 @@ final class OneDNNConvolutionPlan {
             try OneDNN.check(
                 dnnl_convolution_forward_desc_init(
                     &fd, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, bias == nil ? nil : b, &dst,
-                    strides, padding, padding), "convolution_forward_desc_init")
+                    strides, paddingBefore, paddingAfter), "convolution_forward_desc_init")
         }
         var pd: dnnl_primitive_desc_t?
         try OneDNN.check(dnnl_primitive_desc_create(&pd, &fd, nil, OneDNN.engine, nil), "primitive_desc_create (forward)")
@@ -293,59 +310,60 @@ final class OneDNNConvolutionPlan {
         // Backward-data usually wants the forward pass's weight layout: then it reads that copy.
         let dataLayout = data.layout(dnnl_query_weights_md)
         let shared = forwardWeights.sameLayout(as: dataLayout)
-        let (weightGradient, threads) = try makeWeightGradient()
+        let (weightGradient, pieces, threads) = try makeWeightGradient()
         return Training(
             data: data,
             dataWeights: shared ? forwardWeights : try DNNLMemory(dataLayout, allocate: true),
             toDataWeights: shared ? nil : try DNNLPrimitive.reorder(from: userWeightsLayout, to: dataLayout),
-            weightGradient: weightGradient, weightGradientThreads: threads,
-            sampleGradients: shape.batch * (27 * inputChannels * outputChannels + outputChannels))
+            weightGradient: weightGradient, pieces: pieces, weightGradientThreads: threads,
+            gradientFloats: shape.batch * pieces.count * (27 * inputChannels * outputChannels + outputChannels))
     }
 
-    /// A backward-weights primitive for one sample (its own forward descriptor as the hint), made
-    /// for `threads` threads (oneDNN sizes its work split and scratch when it makes one), its
-    /// scratch ours: oneDNN's own is per thread, made on the thread that makes the primitive, and
-    /// this one runs on a worker thread.
-    private func makeWeightGradientPrimitive(threads: Int) throws -> DNNLPrimitive {
+    /// A backward-weights primitive for one piece of a sample (its own forward descriptor as the
+    /// hint), made for `threads` threads (oneDNN sizes its work split and scratch when it makes
+    /// one), its scratch ours: oneDNN's own is per thread, made on the thread that makes the
+    /// primitive, and this one may run on a worker thread.
+    private func makeWeightGradientPrimitive(_ piece: SamplePiece, threads: Int) throws -> WeightGradient {
         omp_set_num_threads(Int32(threads))
         defer { omp_set_num_threads(Int32(Parallel.threads)) }
-        var (wei, bia) = (anyWeightsLayout, biasLayout)
-        var (sampleSource, sampleDestination) = (sampleSourceLayout, sampleDestinationLayout)
+        let (h, w) = (Int64(shape.height), Int64(shape.width))
+        let source = try OneDNN.descriptor([1, Int64(inputChannels), Int64(piece.inputPlanes.count), h, w], dnnl_ndhwc)
+        let destination = try OneDNN.descriptor([1, Int64(outputChannels), Int64(piece.outputPlanes.count), h, w], dnnl_ndhwc)
+        let before: [Int64] = [Int64(piece.paddingBefore), 1, 1], after: [Int64] = [Int64(piece.paddingAfter), 1, 1]
+        var (wei, bia, src, dst) = (anyWeightsLayout, biasLayout, source, destination)
         var wd = dnnl_convolution_desc_t()
         try withUnsafeMutablePointer(to: &bia) { b in
             try OneDNN.check(
                 dnnl_convolution_backward_weights_desc_init(
-                    &wd, dnnl_convolution_direct, &sampleSource, &wei, hasBias ? b : nil, &sampleDestination, Self.strides, Self.padding, Self.padding),
+                    &wd, dnnl_convolution_direct, &src, &wei, hasBias ? b : nil, &dst, Self.strides, before, after),
                 "convolution_backward_weights_desc_init")
         }
-        let sampleForward = try Self.makeForward(
-            source: sampleSourceLayout, destination: sampleDestinationLayout, weights: anyWeightsLayout, bias: hasBias ? biasLayout : nil)
+        let hint = try Self.makeForward(
+            source: source, destination: destination, weights: anyWeightsLayout, bias: hasBias ? biasLayout : nil, paddingBefore: before, paddingAfter: after)
         var attributes: dnnl_primitive_attr_t?
         try OneDNN.check(dnnl_primitive_attr_create(&attributes), "primitive_attr_create")
         defer { dnnl_primitive_attr_destroy(attributes) }
         try OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "primitive_attr_set_scratchpad_mode")
         var wpd: dnnl_primitive_desc_t?
-        try OneDNN.check(dnnl_primitive_desc_create(&wpd, &wd, attributes, OneDNN.engine, sampleForward.descriptor), "primitive_desc_create (backward weights)")
-        return try DNNLPrimitive(wpd!)
+        try OneDNN.check(dnnl_primitive_desc_create(&wpd, &wd, attributes, OneDNN.engine, hint.descriptor), "primitive_desc_create (backward weights)")
+        return try WeightGradient(
+            try DNNLPrimitive(wpd!), userLayout: userWeightsLayout, biasLayout: biasLayout, sourceLayout: source, destinationLayout: destination)
     }
 
-    /// The weight gradient of one sample: one primitive
-    /// on all threads, or, when oneDNN chose its GEMM-based kernel (on CPUs without AVX-512),
-    /// one single-threaded primitive per worker, the samples spread over them. That kernel
-    /// splits its sum over voxels between threads, so its result depends on the thread count
-    /// (measured on an AVX2-only EPYC); one thread per sample keeps training independent of it
-    /// and both cores busy.
-    private func makeWeightGradient() throws -> ([WeightGradient], threads: Int) {
-        let first = try makeWeightGradientPrimitive(threads: Parallel.threads)
-        let perSample = first.implementation.contains("gemm")
-        let primitives = perSample
-            ? try (0..<min(shape.batch, Parallel.threads)).map { _ in try makeWeightGradientPrimitive(threads: 1) }
-            : [first]
-        let gradients = try primitives.map {
-            try WeightGradient($0, userLayout: userWeightsLayout, biasLayout: biasLayout,
-                               sourceLayout: sampleSourceLayout, destinationLayout: sampleDestinationLayout)
-        }
-        return (gradients, perSample ? 1 : Parallel.threads)
+    /// The weight gradient's primitives: one on all threads for whole samples, or, when oneDNN
+    /// chose its GEMM-based kernel (on CPUs without AVX-512), single-threaded ones for each half
+    /// of a sample along D, for each worker. That kernel splits its sum over voxels between
+    /// threads, so its result depends on the thread count (measured on an AVX2-only EPYC): a
+    /// fixed split into pieces, each summed by one thread, keeps training independent of it and
+    /// both cores busy, even at batch 1 (distillation).
+    private func makeWeightGradient() throws -> ([[WeightGradient]], [SamplePiece], threads: Int) {
+        let whole = SamplePiece.pieces(depth: shape.depth, split: false)[0]
+        let first = try makeWeightGradientPrimitive(whole, threads: Parallel.threads)
+        guard first.primitive.implementation.contains("gemm") else { return ([[first]], [whole], Parallel.threads) }
+        let pieces = SamplePiece.pieces(depth: shape.depth, split: true)
+        let workers = min(shape.batch * pieces.count, Parallel.threads)
+        let primitives = try (0..<workers).map { _ in try pieces.map { try makeWeightGradientPrimitive($0, threads: 1) } }
+        return (primitives, pieces, 1)
     }
 
     /// Reorders `kernel` (`[tap][ci][co]`) into the primitives' layouts when it changed.
@@ -385,19 +403,24 @@ final class OneDNNConvolutionPlan {
         }
         let t = training!
         updateWeights(kernel, version: version)
-        // Sample by sample into separate slots, then summed in sample order.
+        // Piece by piece (whole samples, or halves of them) into separate slots, then summed in order.
         let count = 27 * inputChannels * outputChannels, slot = count + outputChannels
         let (inputStride, outputStride) = (shape.voxelsPerSample * inputChannels, shape.voxelsPerSample * outputChannels)
-        let slots = t.sampleGradients, threads = t.weightGradientThreads, workers = t.weightGradient
-        Parallel.forEachPiece(shape.batch, maximumPieces: workers.count) { worker, samples in
-            for sample in samples {
-                workers[worker].run(
-                    x: x + sample * inputStride, dy: dy + sample * outputStride,
-                    weights: slots + sample * slot, bias: hasBias ? slots + sample * slot + count : nil, threads: threads)
+        let plane = shape.height * shape.width
+        let slots = t.pieceGradients, threads = t.weightGradientThreads, workers = t.weightGradient, pieces = t.pieces
+        let items = shape.batch * pieces.count
+        Parallel.forEachPiece(items, maximumPieces: workers.count) { worker, range in
+            for item in range {
+                let (sample, p) = item.quotientAndRemainder(dividingBy: pieces.count)
+                let piece = pieces[p]
+                workers[worker][p].run(
+                    x: x + sample * inputStride + piece.inputPlanes.lowerBound * plane * inputChannels,
+                    dy: dy + sample * outputStride + piece.outputPlanes.lowerBound * plane * outputChannels,
+                    weights: slots + item * slot, bias: hasBias ? slots + item * slot + count : nil, threads: threads)
             }
         }
-        for sample in 0..<shape.batch {
-            let g = slots + sample * slot
+        for item in 0..<items {
+            let g = slots + item * slot
             for i in 0..<count { kernelGradient[i] += g[i] }
             if let biasGradient {
                 for o in 0..<outputChannels { biasGradient[o] += g[count + o] }
