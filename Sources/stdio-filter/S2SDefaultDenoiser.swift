@@ -5,16 +5,17 @@ import StageCatalog
 import Tomography
 
 /// What `s2s` runs by default: `n2n` on the even and odd halves that the reconstruction program
-/// wrote beside the input (`--halves auto`, ``ReconstructionHalves``); else (`--tilts detect`) the
-/// split of a weighted back-projection and the Wiener filter of the spectrum its halves share
-/// when the input is one (a tilt series shows in its power spectrum and the back-projection of
-/// those tilts fits it); Self2Self with masks otherwise.
+/// wrote beside the input (`--halves auto`, ``ReconstructionHalves``); else Self2Self with masks.
+/// With `--tilts detect` (or split parameters alone) it probes for the split of a weighted
+/// back-projection and the Wiener filter of the spectrum its halves share, taken when the input
+/// is one (a tilt series shows in its power spectrum and the back-projection of those tilts fits
+/// it); masks otherwise.
 ///
 /// Halves are used unless the user chose otherwise: `--halves none`, `--tilts` other than
 /// detect, `--model`, or a parameter of the masks (the network's parameters apply to n2n).
 ///
-/// The input is probed only when the user left the choice to s2s (no `--tilts` and no network
-/// parameter, or `--tilts detect` given: network parameters then apply only to masks), on a
+/// The input is probed only when asked (`--tilts detect`: network parameters then apply only to
+/// masks; or split parameters alone), on a
 /// whole-volume run (no `--zrange`); the geometry is found on sample planes (``PlaneSamples``),
 /// read in one pass, and the split runs in memory or out of core, as the budget allows.
 /// A pipe is first copied to an unlinked scratch file (as the masks' prepass would spool it), so
@@ -38,8 +39,10 @@ struct S2SDefaultDenoiser {
             choice.halves = halves
             return choice
         }
-        // Network parameters choose masks, unless --tilts detect asks for the probe anyway.
-        guard tilts == "detect" || (tilts == nil && network.isEmpty), chain.zrange == nil else { return nil }
+        // The split is probed for with --tilts detect, or when only its parameters are given
+        // (masks otherwise: the default since the truth-based benchmark, issue 35).
+        let splitOnly = !given.isEmpty && given.allSatisfy { S2SFactory.tiltParameters.subtracting(["halves"]).contains($0.0) }
+        guard tilts == "detect" || (tilts == nil && splitOnly), chain.zrange == nil else { return nil }
         let console = Console(command: S2SFactory.name, quiet: global.quiet)
         var choice = S2SDefaultDenoiser(input: input)
         // A forgotten redirection is refused before a minute of probing, not after.

@@ -32,6 +32,11 @@ public enum S2SFactory: StageFactory {
         along X only); mask=point is the original Self2Self, mask=block hides cubes, mask=mixed
         draws point or block masks at random for each batch item and prediction sample.
         With --model and --stats (from `stdio-filter stats --json`) there is no prepass at all.
+        Halves first: when the program that reconstructed the input wrote its even and odd halves
+        beside it (AreTomo3's NAME_EVN_Vol.mrc and NAME_ODD_Vol.mrc beside NAME_Vol.mrc, Warp's
+        even/ and odd/ folders), the s2s command trains n2n on them instead and says so (--halves
+        none, --tilts, --model or a mask parameter keep s2s): against a known specimen, two
+        halves beat every one-volume path (docs/benchmarks.md, issue 35).
         On a weighted back-projection (a real tomogram as IMOD, AreTomo or Warp reconstruct it)
         no blind region hides the noise, which every tilt smears along its rays across the whole
         volume (docs/benchmarks.md, issue 16). There --tilts -60:60:3, --tilts tomo.tlt or
@@ -43,10 +48,12 @@ public enum S2SFactory: StageFactory {
         --split-minutes) denoises it: about 8 minutes on a 128x192x192 crop, and the output
         looks denoised. --split-refine filter filters the whole tomogram by the gains instead:
         about a minute, 1.5x the correlation of the best Gaussian with tilts never seen on the
-        real tilt series, but streaked along the tilt axis. By default (--tilts detect) the
-        s2s command looks for a tilt series in the input's power spectrum and splits when it
-        finds one that the back-projection fits, and uses masks otherwise, or when any network
-        parameter is given, or in a chain (run --chain).
+        real tilt series, but streaked along the tilt axis. Against a known specimen (back-projected
+        phantoms at the real noise level, docs/benchmarks.md issue 35) the split scored
+        0.58-0.85x the best Gaussian where masks scored 0.95-1.18x, so it is no longer the
+        default: --tilts detect (or only split parameters, such as --split-refine filter) makes
+        the s2s command look for a tilt series in the input's power spectrum and split when it
+        finds one that the back-projection fits, masks otherwise (and in a chain).
         Example: stdio-filter s2s --steps 400 --save-model m.safetensors in.mrc out.mrc
                  stdio-filter s2s --tilts tomo.tlt tomo.mrc out.mrc
         """
@@ -63,7 +70,7 @@ public enum S2SFactory: StageFactory {
         StageParameter("distill-lr", .number(1e-7...1), default: S2SParameters.text(S2SParameters.defaults.distillLearningRate), help: "Adam learning rate of the distillation"),
         StageParameter("distill-blocks", .integer(1...100_000), default: S2SParameters.text(S2SParameters.defaults.distillBlocks), help: "blocks cut from the volume during the prepass, predicted by the ensemble, that the distilled network learns from"),
         StageParameter("halves", .choice(["auto", "none"]), default: "auto", help: "auto: when the program that reconstructed the input wrote its even and odd halves beside it (AreTomo3: NAME_EVN_Vol.mrc and NAME_ODD_Vol.mrc beside NAME_Vol.mrc; Warp: even/NAME.mrc and odd/NAME.mrc), the s2s command trains n2n on them instead (the best denoiser measured against a known specimen), unless --tilts, --model or a mask parameter is given; none: the input alone"),
-        StageParameter("tilts", .path, default: "detect", help: "a weighted back-projection's tilt angles (FIRST:LAST:STEP, a .tlt file, or auto: found in its power spectrum): split it into the reconstructions of alternate tilts and filter it by the spectrum they share, instead of masks; detect: auto when a tilt series is found and no network parameter is given, else masks; none: masks"),
+        StageParameter("tilts", .path, default: "none", help: "a weighted back-projection's tilt angles (FIRST:LAST:STEP, a .tlt file, or auto: found in its power spectrum): split it into the reconstructions of alternate tilts and filter it by the spectrum they share, instead of masks; detect: auto when a tilt series is found (the s2s command on a whole volume; also when only split parameters are given), else masks; none: masks (the default: against a known specimen masks beat the split, docs/benchmarks.md issue 35)"),
         StageParameter("tilt-axis", .choice(["auto", "y", "x"]), default: "auto", help: "with --tilts: the tilt axis in the volume (auto: the one that fits)"),
         StageParameter("max-residual", .number(0.001...1), default: "0.05", help: "with --tilts: refuse a volume the back-projection fits worse than this"),
         StageParameter("spectrum-bins", .integer(2...64), default: "16", help: "with --tilts: bins per axis of the spectrum measured between the halves"),
