@@ -250,7 +250,7 @@ public final class Convolution3D {
         if let plan = plan(for: x.shape) {
             do {
                 try plan.backward(
-                    input: x.data, outputGradient: dy.data, inputGradient: dx?.data, accumulate: accumulate,
+                    workspace: workspace, input: x.data, outputGradient: dy.data, inputGradient: dx?.data, accumulate: accumulate,
                     kernel: kernel, version: kernelVersion, kernelGradient: kernelGradient, biasGradient: bias?.gradient)
                 storeKernelGradient()
                 return

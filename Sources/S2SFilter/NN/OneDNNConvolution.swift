@@ -207,8 +207,11 @@ final class OneDNNConvolutionPlan {
         let diffBias: DNNLMemory
         /// One sample of the input and of the output gradient.
         let sampleSource: DNNLMemory, sampleDestination: DNNLMemory
-        /// The primitive's scratch (im2col columns, partial sums).
+        /// The primitive's scratch (im2col columns, partial sums), pointed at the worker's
+        /// column buffer of the network's ``ConvolutionWorkspace`` for each run.
         let scratch: DNNLMemory
+        /// Its size in bytes.
+        let scratchBytes: Int
 
         init(_ primitive: DNNLPrimitive, userLayout: dnnl_memory_desc_t, biasLayout: dnnl_memory_desc_t,
              sourceLayout: dnnl_memory_desc_t, destinationLayout: dnnl_memory_desc_t) throws {
@@ -223,15 +226,19 @@ final class OneDNNConvolutionPlan {
             diffBias = try DNNLMemory(biasLayout, allocate: false)
             sampleSource = try DNNLMemory(sourceLayout, allocate: false)
             sampleDestination = try DNNLMemory(destinationLayout, allocate: false)
-            scratch = try DNNLMemory(primitive.layout(dnnl_query_scratchpad_md), allocate: true)
+            var scratchLayout = primitive.layout(dnnl_query_scratchpad_md)
+            scratchBytes = dnnl_memory_desc_get_size(&scratchLayout)
+            scratch = try DNNLMemory(scratchLayout, allocate: false)
         }
 
         deinit { dnnl_stream_destroy(stream) }
 
-        /// Writes the weight gradient of one piece (`x`, `dy` at its first planes) into `weights` (`[tap][ci][co]`)
-        /// and its bias gradient into `bias`, with `threads` threads.
+        /// Writes the weight gradient of one piece (`x`, `dy` at its first planes) into `weights`
+        /// (`[tap][ci][co]`) and its bias gradient into `bias`, with `threads` threads and
+        /// ``scratchBytes`` of `scratch`.
         func run(x: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
-                 weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?, threads: Int) {
+                 weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?, threads: Int, scratch buffer: UnsafeMutableRawPointer) {
+            scratch.point(at: buffer)
             sampleSource.point(at: x)
             sampleDestination.point(at: dy)
             userDiffWeights.point(at: weights)
@@ -321,8 +328,8 @@ final class OneDNNConvolutionPlan {
 
     /// A backward-weights primitive for one piece of a sample (its own forward descriptor as the
     /// hint), made for `threads` threads (oneDNN sizes its work split and scratch when it makes
-    /// one), its scratch ours: oneDNN's own is per thread, made on the thread that makes the
-    /// primitive, and this one may run on a worker thread.
+    /// one), its scratch ours (the workspace's column buffers): oneDNN's own is per thread, made
+    /// on the thread that makes the primitive, and this one may run on a worker thread.
     private func makeWeightGradientPrimitive(_ piece: SamplePiece, threads: Int) throws -> WeightGradient {
         omp_set_num_threads(Int32(threads))
         defer { omp_set_num_threads(Int32(Parallel.threads)) }
@@ -392,8 +399,9 @@ final class OneDNNConvolutionPlan {
     }
 
     /// Adds the weight gradient (in `[tap][ci][co]`) to `kernelGradient` and the bias gradient to
-    /// `biasGradient`; writes (or adds, with `accumulate`) the input gradient into `dx`.
-    func backward(input x: UnsafeMutablePointer<Float>, outputGradient dy: UnsafeMutablePointer<Float>,
+    /// `biasGradient`; writes (or adds, with `accumulate`) the input gradient into `dx`. The
+    /// weight-gradient primitives' scratch is `workspace`'s column buffers (one per worker).
+    func backward(workspace: ConvolutionWorkspace, input x: UnsafeMutablePointer<Float>, outputGradient dy: UnsafeMutablePointer<Float>,
                   inputGradient dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
                   kernel: UnsafeMutablePointer<Float>, version: Int,
                   kernelGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?) throws {
@@ -409,14 +417,16 @@ final class OneDNNConvolutionPlan {
         let plane = shape.height * shape.width
         let slots = t.pieceGradients, threads = t.weightGradientThreads, workers = t.weightGradient, pieces = t.pieces
         let items = shape.batch * pieces.count
-        Parallel.forEachPiece(items, maximumPieces: workers.count) { worker, range in
+        let scratchFloats = (workers.flatMap { $0 }.map(\.scratchBytes).max()! + 3) / 4
+        Parallel.forEachPiece(items, maximumPieces: min(workers.count, workspace.workers)) { worker, range in
+            let scratch = UnsafeMutableRawPointer(workspace.columns(worker: worker, count: scratchFloats))
             for item in range {
                 let (sample, p) = item.quotientAndRemainder(dividingBy: pieces.count)
                 let piece = pieces[p]
                 workers[worker][p].run(
                     x: x + sample * inputStride + piece.inputPlanes.lowerBound * plane * inputChannels,
                     dy: dy + sample * outputStride + piece.outputPlanes.lowerBound * plane * outputChannels,
-                    weights: slots + item * slot, bias: hasBias ? slots + item * slot + count : nil, threads: threads)
+                    weights: slots + item * slot, bias: hasBias ? slots + item * slot + count : nil, threads: threads, scratch: scratch)
             }
         }
         for item in 0..<items {
