@@ -167,6 +167,8 @@ final class OneDNNConvolutionPlan {
         let weightGradientThreads: Int
         /// Each piece's weight gradient (`[tap][ci][co]`) then bias gradient, summed in order.
         let pieceGradients: UnsafeMutablePointer<Float>
+        /// Floats of scratch a worker needs (the largest of its primitives').
+        let scratchFloats: Int
         /// The input gradient before it is added to another (``Convolution3D/backward`` with `accumulate`).
         var sum: UnsafeMutablePointer<Float>?
         init(data: DNNLPrimitive, dataWeights: DNNLMemory, toDataWeights: DNNLPrimitive?,
@@ -174,6 +176,7 @@ final class OneDNNConvolutionPlan {
             (self.data, self.dataWeights, self.toDataWeights) = (data, dataWeights, toDataWeights)
             (self.weightGradient, self.pieces, self.weightGradientThreads) = (weightGradient, pieces, weightGradientThreads)
             pieceGradients = .allocate(capacity: gradientFloats)
+            scratchFloats = ((weightGradient.joined().map(\.scratchBytes).max() ?? 0) + 3) / 4
         }
         deinit {
             sum?.deallocate()
@@ -417,7 +420,7 @@ final class OneDNNConvolutionPlan {
         let plane = shape.height * shape.width
         let slots = t.pieceGradients, threads = t.weightGradientThreads, workers = t.weightGradient, pieces = t.pieces
         let items = shape.batch * pieces.count
-        let scratchFloats = (workers.flatMap { $0 }.map(\.scratchBytes).max()! + 3) / 4
+        let scratchFloats = t.scratchFloats
         Parallel.forEachPiece(items, maximumPieces: min(workers.count, workspace.workers)) { worker, range in
             let scratch = UnsafeMutableRawPointer(workspace.columns(worker: worker, count: scratchFloats))
             for item in range {
